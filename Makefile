@@ -1,0 +1,37 @@
+# Two set-up-and-go targets (see README): `make demo` (main job) and `make test` (everything CI runs).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(VENV)/.core: $(BIN)/python pyproject.toml
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.all: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e '.[all]'
+	touch $@ $(VENV)/.core
+
+demo: $(VENV)/.core
+	$(BIN)/upconv shape transpose --input 2x2 --kernel 2
+	$(BIN)/upconv shape transpose --input 6 --kernel 3 --stride 2 --padding 1 --output-padding 1
+	$(BIN)/upconv solve --input 7 --output 14
+	$(BIN)/upconv plan --input 28 --layers "conv k=3 s=2 p=1; pool k=2 ceil; conv k=3 s=2 p=1"
+
+lint: $(VENV)/.all
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.all
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Placeholder: naive loop implementations (being written)."""

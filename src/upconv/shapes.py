@@ -1,0 +1,779 @@
+"""Shape arithmetic of convolution, pooling and transposed convolution (integers only, no arrays).
+
+Every relationship of the convolution-arithmetic guide (Dumoulin & Visin, restated in seed 004),
+forward and inverse, generalised to dilation, per spatial dimension.  Relationship numbers follow
+seed 004: 6 is the general convolution, 7-13 the transposed cases (the guide itself numbers
+pooling 7, so its transposed relationships are 8-14); dilation is the guide's Relationship 15.
+
+Notation per dimension: ``i`` input size, ``k`` kernel size, ``s`` stride, ``p`` padding,
+``d`` dilation, ``k_eff = d*(k-1) + 1`` the dilated kernel's extent, ``a`` (PyTorch's
+``output_padding``) the extra size a transposed convolution adds at the end.
+
+Each public function takes an int or a tuple (one entry per spatial dimension, 1 to 3 of them);
+results follow the form of ``size``.  The ``*_geometry`` functions return fully resolved
+per-dimension tuples and are what the NumPy kernels build on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ._validate import (
+    IntOrTuple,
+    Pairs,
+    ShapeError,
+    check_int,
+    fmt,
+    padding_pairs,
+    per_dim,
+    spatial_size,
+)
+
+# ---------------------------------------------------------------------------------------------
+# Per-dimension integer formulas (the math, nothing else)
+
+
+def _k_eff(k: int, d: int) -> int:
+    return d * (k - 1) + 1
+
+
+def _conv_len(i: int, k: int, s: int, pb: int, pa: int, d: int) -> int:
+    # Relationship 6 with dilation (15): o = floor((i + p_before + p_after - k_eff) / s) + 1
+    return (i + pb + pa - _k_eff(k, d)) // s + 1
+
+
+def _transpose_len(i: int, k: int, s: int, pb: int, pa: int, a: int, d: int) -> int:
+    # Relationship 13 with dilation: o' = s(i' - 1) + a + k_eff - p_before - p_after
+    return s * (i - 1) + a + _k_eff(k, d) - pb - pa
+
+
+def _pool_len(i: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    # PyTorch's pooling_output_shape: ceil mode rounds up, but a last window that would start
+    # in the right padding (at or beyond i + p) is dropped.
+    o = (i + 2 * p - _k_eff(k, d) + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= i + p:
+        o -= 1
+    return o
+
+
+# ---------------------------------------------------------------------------------------------
+# Resolved geometries
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A convolution with every argument resolved to per-dimension tuples.
+
+    Attributes
+    ----------
+    size, kernel_size, stride, dilation, output_size : tuple of int
+        Per spatial dimension.
+    padding : tuple of (int, int)
+        ``(before, after)`` zero padding per dimension.
+    """
+
+    size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Pairs
+    dilation: tuple[int, ...]
+    output_size: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial dimensions."""
+        return len(self.size)
+
+
+@dataclass(frozen=True)
+class TransposeGeometry:
+    """A transposed convolution with every argument resolved to per-dimension tuples.
+
+    ``padding`` holds ``(before, after)`` amounts cropped from the full output
+    ``s(i-1) + k_eff``; ``output_padding`` is added at the end of each dimension.
+    """
+
+    size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: Pairs
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    output_size: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial dimensions."""
+        return len(self.size)
+
+    def as_conv(self) -> ConvGeometry:
+        """The convolution whose input gradient this transposed convolution is.
+
+        It maps ``output_size`` back to ``size`` (the trailing ``output_padding`` elements
+        are simply not reached by its last window).
+        """
+        return ConvGeometry(
+            self.output_size, self.kernel_size, self.stride, self.padding, self.dilation, self.size
+        )
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    """A pooling window with every argument resolved to per-dimension tuples."""
+
+    size: tuple[int, ...]
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    ceil_mode: bool
+    output_size: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial dimensions."""
+        return len(self.size)
+
+
+def _dims(size: Any, func: str) -> tuple[tuple[int, ...], bool]:
+    return spatial_size(size, func)
+
+
+def _same_padding(k: tuple[int, ...], d: tuple[int, ...]) -> Pairs:
+    # PyTorch's padding="same" (stride 1): total d(k-1), the odd element at the end.
+    totals = [_k_eff(kk, dd) - 1 for kk, dd in zip(k, d, strict=True)]
+    return tuple((t // 2, t - t // 2) for t in totals)
+
+
+def conv_geometry(
+    size: Any,
+    kernel_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    *,
+    func: str = "conv_output_size",
+) -> ConvGeometry:
+    """Resolve and check a convolution's arguments (see :func:`conv_output_size`).
+
+    Examples
+    --------
+    >>> conv_geometry((5, 5), 3, padding="same")
+    ConvGeometry(size=(5, 5), kernel_size=(3, 3), stride=(1, 1), padding=((1, 1), (1, 1)), \
+dilation=(1, 1), output_size=(5, 5))
+    """
+    dims, _ = _dims(size, func)
+    n = len(dims)
+    k = per_dim(kernel_size, n, "kernel_size", func)
+    s = per_dim(stride, n, "stride", func)
+    d = per_dim(dilation, n, "dilation", func)
+    pads = padding_pairs(padding, n, func)
+    if pads == "valid":
+        pads = ((0, 0),) * n
+    elif pads == "same":
+        if any(v != 1 for v in s):
+            raise ShapeError(
+                f"{func}: padding='same' requires stride=1 (PyTorch's rule), got stride="
+                f"{fmt(s, n == 1)}; for TensorFlow's SAME with strides see upconv.same_padding"
+            )
+        pads = _same_padding(k, d)
+    assert not isinstance(pads, str)
+    out = []
+    for axis in range(n):
+        padded = dims[axis] + pads[axis][0] + pads[axis][1]
+        ke = _k_eff(k[axis], d[axis])
+        if ke > padded:
+            raise ShapeError(
+                f"{func}: the dilated kernel d*(k-1)+1={ke} (kernel_size={k[axis]}, "
+                f"dilation={d[axis]}) is larger than the padded input {dims[axis]}+"
+                f"{pads[axis][0]}+{pads[axis][1]}={padded} in dimension {axis}; the output "
+                "would be empty"
+            )
+        out.append(_conv_len(dims[axis], k[axis], s[axis], *pads[axis], d[axis]))
+    return ConvGeometry(dims, k, s, pads, d, tuple(out))
+
+
+def same_padding(
+    size: IntOrTuple, kernel_size: IntOrTuple, stride: IntOrTuple = 1, dilation: IntOrTuple = 1
+) -> Pairs:
+    """TensorFlow's ``SAME`` padding as ``(before, after)`` pairs (output ``ceil(i/s)``).
+
+    The total ``max((ceil(i/s)-1)*s + k_eff - i, 0)`` is split with the odd element at the
+    end, as TensorFlow and JAX's ``padtype_to_pads`` do.  With ``stride=1`` this equals
+    PyTorch's ``padding="same"``.
+
+    Parameters
+    ----------
+    size, kernel_size, stride, dilation : int or tuple of int
+        Per spatial dimension.
+
+    Returns
+    -------
+    tuple of (int, int)
+        One ``(before, after)`` pair per dimension.
+
+    Examples
+    --------
+    >>> same_padding(5, 3, stride=2)
+    ((1, 1),)
+    >>> same_padding((6, 7), 4, stride=2)
+    ((1, 1), (1, 2))
+    """
+    func = "same_padding"
+    dims, _ = _dims(size, func)
+    n = len(dims)
+    k = per_dim(kernel_size, n, "kernel_size", func)
+    s = per_dim(stride, n, "stride", func)
+    d = per_dim(dilation, n, "dilation", func)
+    pairs = []
+    for i, kk, ss, dd in zip(dims, k, s, d, strict=True):
+        o = -(-i // ss)
+        total = max((o - 1) * ss + _k_eff(kk, dd) - i, 0)
+        pairs.append((total // 2, total - total // 2))
+    return tuple(pairs)
+
+
+def conv_output_size(
+    size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: Any = 0,
+    dilation: IntOrTuple = 1,
+) -> int | tuple[int, ...]:
+    """Output size of a convolution (Relationship 6, with dilation as in Relationship 15).
+
+    Parameters
+    ----------
+    size : int or tuple of int
+        Spatial input size ``i`` (1 to 3 dimensions).
+    kernel_size, stride, dilation : int or tuple of int
+        ``k``, ``s``, ``d``; positive.
+    padding : int, tuple of int, tuple of (int, int), {'same', 'valid'}
+        Zero padding ``p`` on both sides, per dimension, or explicit ``(before, after)`` pairs.
+        ``'same'`` is PyTorch's (stride 1 only; the odd element goes at the end).
+
+    Returns
+    -------
+    int or tuple of int
+        ``o = floor((i + p_before + p_after - d*(k-1) - 1) / s) + 1``, in the form of ``size``.
+
+    Raises
+    ------
+    ShapeError
+        If an argument breaks its rule or the dilated kernel is larger than the padded input.
+
+    See Also
+    --------
+    conv_transpose_output_size : the inverse direction.
+    solve_conv : which parameters reach a given output size.
+
+    Examples
+    --------
+    Seed 002: a 5x5 input and a 3x3 kernel give a 3x3 output.
+
+    >>> conv_output_size((5, 5), 3)
+    (3, 3)
+    >>> conv_output_size(5, 3, stride=2, padding=1)
+    3
+    >>> conv_output_size(7, 3, dilation=2, padding=((0, 1),))
+    4
+    """
+    func = "conv_output_size"
+    _, as_int = _dims(size, func)
+    return fmt(conv_geometry(size, kernel_size, stride, padding, dilation, func=func).output_size,
+               as_int)
+
+
+def pool_geometry(
+    size: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    *,
+    func: str = "pool_output_size",
+) -> PoolGeometry:
+    """Resolve and check a pooling window's arguments (see :func:`pool_output_size`).
+
+    Examples
+    --------
+    >>> pool_geometry(7, 2, ceil_mode=True).output_size
+    (4,)
+    """
+    dims, _ = _dims(size, func)
+    n = len(dims)
+    k = per_dim(kernel_size, n, "kernel_size", func)
+    s = k if stride is None else per_dim(stride, n, "stride", func)
+    d = per_dim(dilation, n, "dilation", func)
+    p = per_dim(padding, n, "padding", func, minimum=0)
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"{func}: ceil_mode={ceil_mode!r} must be a bool")
+    out = []
+    for axis in range(n):
+        if p[axis] > k[axis] // 2:
+            raise ShapeError(
+                f"{func}: padding={fmt(p, n == 1)} must be at most half of kernel_size="
+                f"{fmt(k, n == 1)} (PyTorch's rule padding <= kernel_size // 2); dimension "
+                f"{axis} has {p[axis]} > {k[axis]} // 2"
+            )
+        o = _pool_len(dims[axis], k[axis], s[axis], p[axis], d[axis], ceil_mode)
+        if o < 1:
+            raise ShapeError(
+                f"{func}: the pooling window d*(k-1)+1={_k_eff(k[axis], d[axis])} is larger than "
+                f"the padded input {dims[axis]}+2*{p[axis]}={dims[axis] + 2 * p[axis]} in "
+                f"dimension {axis}; the output would be empty"
+            )
+        out.append(o)
+    return PoolGeometry(dims, k, s, p, d, ceil_mode, tuple(out))
+
+
+def pool_output_size(
+    size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple | None = None,
+    padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+    ceil_mode: bool = False,
+) -> int | tuple[int, ...]:
+    """Output size of max or average pooling, exactly as PyTorch computes it.
+
+    Parameters
+    ----------
+    size : int or tuple of int
+        Spatial input size ``i``.
+    kernel_size : int or tuple of int
+        Window size ``k``.
+    stride : int or tuple of int, optional
+        Defaults to ``kernel_size`` (non-overlapping windows).
+    padding : int or tuple of int
+        Implicit padding on both sides, at most ``kernel_size // 2`` (PyTorch's rule).
+    dilation : int or tuple of int
+        Spacing between window elements (max pooling only in PyTorch).
+    ceil_mode : bool
+        Round up instead of down, but drop a last window that would start in the right
+        padding (PyTorch's real rule; its documentation's formula alone overcounts).
+
+    Returns
+    -------
+    int or tuple of int
+        ``o = floor_or_ceil((i + 2p - d*(k-1) - 1) / s) + 1``, minus one in ceil mode when
+        ``(o-1)*s >= i + p``.
+
+    See Also
+    --------
+    conv_output_size : the same window arithmetic with asymmetric padding.
+
+    Examples
+    --------
+    >>> pool_output_size(28, 2)
+    14
+    >>> pool_output_size(7, 2, ceil_mode=True)
+    4
+    >>> pool_output_size(5, 2, stride=2, padding=1, ceil_mode=True)  # not 4: window 4 starts in padding
+    3
+    """
+    func = "pool_output_size"
+    _, as_int = _dims(size, func)
+    g = pool_geometry(size, kernel_size, stride, padding, dilation, ceil_mode, func=func)
+    return fmt(g.output_size, as_int)
+
+
+def transpose_geometry(
+    size: Any,
+    kernel_size: Any,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    dilation: Any = 1,
+    *,
+    output_size: Any = None,
+    func: str = "conv_transpose_output_size",
+) -> TransposeGeometry:
+    """Resolve and check a transposed convolution's arguments.
+
+    ``padding`` may hold ``(before, after)`` pairs (an asymmetric crop, which PyTorch cannot
+    express but TensorFlow's SAME needs).  With ``output_size`` (spatial sizes), the
+    ``output_padding`` is derived from it as PyTorch does, after checking it is reachable.
+
+    Examples
+    --------
+    >>> transpose_geometry(7, 3, 2, 1, output_size=14).output_padding
+    (1,)
+    """
+    dims, _ = _dims(size, func)
+    n = len(dims)
+    k = per_dim(kernel_size, n, "kernel_size", func)
+    s = per_dim(stride, n, "stride", func)
+    d = per_dim(dilation, n, "dilation", func)
+    pads = padding_pairs(padding, n, func, allow_strings=False)
+    assert not isinstance(pads, str)
+    if output_size is not None:
+        targets = per_dim(output_size, n, "output_size", func)
+        ops = []
+        for axis in range(n):
+            lo = _transpose_len(dims[axis], k[axis], s[axis], *pads[axis], 0, d[axis])
+            hi = lo + s[axis] - 1
+            if not lo <= targets[axis] <= hi:
+                raise ShapeError(
+                    f"{func}: output_size={fmt(targets, n == 1)} is not reachable: in dimension "
+                    f"{axis} the output size ranges from {lo} to {hi} (output_padding 0 to "
+                    f"{s[axis] - 1}) for size={dims[axis]}, kernel_size={k[axis]}, stride="
+                    f"{s[axis]}, padding={_pad_str(pads[axis])}, dilation={d[axis]}"
+                )
+            ops.append(targets[axis] - lo)
+        a = tuple(ops)
+    else:
+        a = per_dim(output_padding, n, "output_padding", func, minimum=0)
+    for axis in range(n):
+        if a[axis] >= max(s[axis], d[axis]):
+            raise ShapeError(
+                f"{func}: output_padding={fmt(a, n == 1)} must be smaller than stride="
+                f"{fmt(s, n == 1)} or dilation={fmt(d, n == 1)} (PyTorch's rule output_padding "
+                f"< max(stride, dilation))"
+                + (f"; dimension {axis} has {a[axis]}" if n > 1 else "")
+            )
+    out = []
+    for axis in range(n):
+        o = _transpose_len(dims[axis], k[axis], s[axis], *pads[axis], a[axis], d[axis])
+        if o < 1:
+            full = _transpose_len(dims[axis], k[axis], s[axis], 0, 0, 0, d[axis])
+            raise ShapeError(
+                f"{func}: the output would be empty in dimension {axis}: the full output "
+                f"s*(i-1)+d*(k-1)+1={full} minus padding {_pad_str(pads[axis])} plus "
+                f"output_padding {a[axis]} is {o}; reduce padding"
+            )
+        out.append(o)
+    return TransposeGeometry(dims, k, s, pads, a, d, tuple(out))
+
+
+def _pad_str(pair: tuple[int, int]) -> str:
+    return str(pair[0]) if pair[0] == pair[1] else f"({pair[0]}, {pair[1]})"
+
+
+def conv_transpose_output_size(
+    size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: Any = 0,
+    output_padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+) -> int | tuple[int, ...]:
+    """Output size of a transposed convolution (Relationships 7-13, with dilation).
+
+    Parameters
+    ----------
+    size : int or tuple of int
+        Spatial input size ``i'``.
+    kernel_size, stride, dilation : int or tuple of int
+        ``k``, ``s``, ``d``; positive.
+    padding : int, tuple of int or tuple of (int, int)
+        ``p``: removed from each end of the full output (it is *not* padding of the input).
+        ``(before, after)`` pairs crop asymmetrically.
+    output_padding : int or tuple of int
+        ``a``: added at the end of each dimension; must be smaller than ``max(stride,
+        dilation)`` (PyTorch's rule).
+
+    Returns
+    -------
+    int or tuple of int
+        ``o' = s*(i'-1) + d*(k-1) + 1 - 2p + a``, in the form of ``size``.
+
+    See Also
+    --------
+    conv_output_size : the convolution this is the transpose of.
+    equivalent_conv : the same operation written as a direct convolution.
+    output_padding_for : the ``a`` that reaches a given size.
+
+    Examples
+    --------
+    Seed 002: a 2x2 input and a 2x2 kernel give 3x3.
+
+    >>> conv_transpose_output_size((2, 2), 2)
+    (3, 3)
+    >>> conv_transpose_output_size(6, 3, stride=2, padding=1, output_padding=1)
+    12
+    >>> conv_transpose_output_size(4, 3, stride=1, output_padding=1, dilation=2)
+    9
+    """
+    func = "conv_transpose_output_size"
+    _, as_int = _dims(size, func)
+    g = transpose_geometry(size, kernel_size, stride, padding, output_padding, dilation, func=func)
+    return fmt(g.output_size, as_int)
+
+
+def conv_transpose_size_range(
+    size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: Any = 0,
+    dilation: IntOrTuple = 1,
+) -> tuple[int, int] | tuple[tuple[int, ...], tuple[int, ...]]:
+    """Smallest and largest output sizes a transposed convolution can produce.
+
+    The range is the set of convolution input sizes that the matching convolution maps to
+    ``size``: ``output_padding`` (Relationship 13's ``a``) runs from 0 to ``stride - 1``, as
+    PyTorch's ``output_size=`` argument allows.
+
+    Parameters
+    ----------
+    size, kernel_size, stride, dilation : int or tuple of int
+        As in :func:`conv_transpose_output_size`.
+    padding : int, tuple of int or tuple of (int, int)
+        As in :func:`conv_transpose_output_size`.
+
+    Returns
+    -------
+    (min, max)
+        ``min = s*(i'-1) + d*(k-1) + 1 - 2p`` and ``max = min + s - 1``; each an int, or a
+        tuple per dimension when ``size`` is a tuple.
+
+    Examples
+    --------
+    >>> conv_transpose_size_range(7, 3, stride=2, padding=1)
+    (13, 14)
+    >>> conv_transpose_size_range((4, 5), 4, stride=2, padding=1)
+    ((8, 10), (9, 11))
+    """
+    func = "conv_transpose_size_range"
+    _, as_int = _dims(size, func)
+    g = transpose_geometry(size, kernel_size, stride, padding, 0, dilation, func=func)
+    lo = g.output_size
+    hi = tuple(o + s - 1 for o, s in zip(lo, g.stride, strict=True))
+    if as_int:
+        return lo[0], hi[0]
+    return lo, hi
+
+
+def output_padding_for(
+    size: IntOrTuple,
+    target: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: Any = 0,
+    dilation: IntOrTuple = 1,
+) -> int | tuple[int, ...]:
+    """The ``output_padding`` (Relationship 13's ``a``) that makes a transposed convolution reach ``target``.
+
+    Parameters
+    ----------
+    size : int or tuple of int
+        Input size ``i'`` of the transposed convolution.
+    target : int or tuple of int
+        Wanted output size, typically the input size of the convolution being mirrored.
+    kernel_size, stride, padding, dilation
+        As in :func:`conv_transpose_output_size`.
+
+    Returns
+    -------
+    int or tuple of int
+        ``a = target - (s*(i'-1) + d*(k-1) + 1 - 2p)``, which equals ``(target + 2p - k_eff)
+        mod s`` for every reachable target.
+
+    Raises
+    ------
+    ShapeError
+        If ``target`` is outside :func:`conv_transpose_size_range`; the message quotes the range.
+
+    Examples
+    --------
+    Which output padding takes 7 to 14 with k=3, s=2, p=1?
+
+    >>> output_padding_for(7, 14, 3, stride=2, padding=1)
+    1
+    >>> output_padding_for(7, 16, 3, stride=2, padding=1)
+    Traceback (most recent call last):
+    ...
+    upconv._validate.ShapeError: output_padding_for: output_size=16 is not reachable: in \
+dimension 0 the output size ranges from 13 to 14 (output_padding 0 to 1) for size=7, \
+kernel_size=3, stride=2, padding=1, dilation=1
+    """
+    func = "output_padding_for"
+    dims, as_int = _dims(size, func)
+    targets = per_dim(target, len(dims), "target", func)
+    g = transpose_geometry(
+        size, kernel_size, stride, padding, 0, dilation, output_size=targets, func=func
+    )
+    return fmt(g.output_padding, as_int)
+
+
+# ---------------------------------------------------------------------------------------------
+# The direct-convolution view of a transposed convolution
+
+
+def _relationship(k: int, s: int, p: tuple[int, int], a: int, d: int) -> tuple[int, str]:
+    pb, pa = p
+    if d != 1 or pb != pa:
+        return 13, "general case with dilation or asymmetric padding (13 generalised)"
+    if s == 1:
+        if pb == 0:
+            return 7, "no zero padding, unit strides, transposed: o' = i' + (k - 1)"
+        if k % 2 == 1 and pb == k // 2:
+            return 9, "half padding, transposed: o' = i'"
+        if pb == k - 1:
+            return 10, "full padding, transposed: o' = i' - (k - 1)"
+        return 8, "zero padding, unit strides, transposed: o' = i' + (k - 1) - 2p"
+    if a == 0 and pb == 0:
+        return 11, "no zero padding, non-unit strides, transposed: o' = s(i' - 1) + k"
+    if a == 0:
+        return 12, "zero padding, non-unit strides, transposed: o' = s(i' - 1) + k - 2p"
+    return 13, "zero padding, non-unit strides, with a: o' = s(i' - 1) + a + k - 2p"
+
+
+@dataclass(frozen=True)
+class EquivalentConv:
+    """A transposed convolution written as the direct convolution it equals.
+
+    Transposed convolution with ``(k, s, p, a, d)`` on an input of size ``i'`` equals: insert
+    ``s - 1`` zeros between input units (size ``stretched_size`` = ĩ' = s(i'-1) + 1), pad
+    ``pad_before = d(k-1) - p`` zeros at the start and ``pad_after = d(k-1) - p + a`` at the
+    end (negative amounts crop), then convolve with stride 1, the same dilation and the kernel
+    flipped in every spatial axis with its input/output channels swapped.
+
+    Attributes follow the form of the ``size`` passed to :func:`equivalent_conv` (ints for a
+    1-d int size, tuples otherwise).
+    """
+
+    size: int | tuple[int, ...]
+    kernel_size: int | tuple[int, ...]
+    stride: int | tuple[int, ...]
+    padding: int | tuple[int, ...] | Pairs
+    output_padding: int | tuple[int, ...]
+    dilation: int | tuple[int, ...]
+    stretched_size: int | tuple[int, ...]
+    pad_before: int | tuple[int, ...]
+    pad_after: int | tuple[int, ...]
+    output_size: int | tuple[int, ...]
+    relationship: int | tuple[int, ...]
+    geometry: TransposeGeometry
+
+    def __str__(self) -> str:
+        g = self.geometry
+        lines = []
+        for axis in range(g.ndim):
+            i, k, s = g.size[axis], g.kernel_size[axis], g.stride[axis]
+            (pb, pa), a, d = g.padding[axis], g.output_padding[axis], g.dilation[axis]
+            num, name = _relationship(k, s, (pb, pa), a, d)
+            ke = _k_eff(k, d)
+            stretched = s * (i - 1) + 1
+            before, after = ke - 1 - pb, ke - 1 - pa + a
+            o = g.output_size[axis]
+            head = f"dimension {axis}: " if g.ndim > 1 else ""
+            p_txt = f"p={pb}" if pb == pa else f"p=({pb}, {pa})"
+            dk = "k - 1" if d == 1 else "d(k - 1)"
+            lines += [
+                f"{head}transposed convolution i'={i}, k={k}, s={s}, {p_txt}, a={a}"
+                + (f", d={d} (k_eff={ke})" if d != 1 else "")
+                + f" -> o'={o}",
+                f"  = direct convolution over the stretched input: ĩ'={stretched} "
+                f"({i} units with s - 1 = {s - 1} zero{'s' if s != 2 else ''} between them), "
+                f"k'={k}, s'=1, p'={dk} - p = {_signed(before)} before and "
+                f"{dk} - p + a = {_signed(after)} after"
+                + (f", d'={d}" if d != 1 else "")
+                + ", kernel flipped (rotated 180°) with input/output channels swapped",
+                f"  o' = s(i' - 1) + a + {dk} + 1 - p_before - p_after = "
+                f"{s}*{i - 1} + {a} + {ke - 1} + 1 - {pb} - {pa} = {o}",
+                f"  Relationship {num}: {name}",
+                f"  it is the transpose of conv(i={o}, k={k}, s={s}, {p_txt}"
+                + (f", d={d}" if d != 1 else "")
+                + f") -> {i}, whose a = (i + p_before + p_after - k_eff) mod s = "
+                f"({o} + {pb + pa} - {ke}) mod {s} = {(o + pb + pa - ke) % s}",
+            ]
+        return "\n".join(lines)
+
+
+def _signed(v: int) -> str:
+    return f"{v}" if v >= 0 else f"{v} (crop {-v})"
+
+
+def equivalent_conv(
+    size: IntOrTuple,
+    kernel_size: IntOrTuple,
+    stride: IntOrTuple = 1,
+    padding: Any = 0,
+    output_padding: IntOrTuple = 0,
+    dilation: IntOrTuple = 1,
+) -> EquivalentConv:
+    """The direct convolution a transposed convolution equals (Relationships 7-13).
+
+    Parameters
+    ----------
+    size, kernel_size, stride, padding, output_padding, dilation
+        The transposed convolution, as in :func:`conv_transpose_output_size`.
+
+    Returns
+    -------
+    EquivalentConv
+        ``stretched_size = s(i'-1) + 1``, ``pad_before = d(k-1) - p``, ``pad_after = d(k-1) -
+        p + a`` (negative means crop), unit stride and a flipped kernel; ``str()`` explains it
+        in words with the relationship number.
+
+    See Also
+    --------
+    conv_transpose_output_size : the output size alone.
+
+    Examples
+    --------
+    Seed 004, Figure 2.11 (i=6, k=3, s=2, p=1, a=1):
+
+    >>> eq = equivalent_conv(6, 3, stride=2, padding=1, output_padding=1)
+    >>> eq.stretched_size, eq.pad_before, eq.pad_after, eq.output_size, eq.relationship
+    (11, 1, 2, 12, 13)
+    >>> print(eq)  # doctest: +ELLIPSIS
+    transposed convolution i'=6, k=3, s=2, p=1, a=1 -> o'=12
+      = direct convolution over the stretched input: ĩ'=11 (6 units with s - 1 = 1 zero ...
+    """
+    func = "equivalent_conv"
+    _, as_int = _dims(size, func)
+    g = transpose_geometry(size, kernel_size, stride, padding, output_padding, dilation, func=func)
+    n = g.ndim
+    kes = [_k_eff(k, d) for k, d in zip(g.kernel_size, g.dilation, strict=True)]
+    before = [ke - 1 - pb for ke, (pb, _) in zip(kes, g.padding, strict=True)]
+    after = [
+        ke - 1 - pa + a for ke, (_, pa), a in zip(kes, g.padding, g.output_padding, strict=True)
+    ]
+    rel = [
+        _relationship(g.kernel_size[ax], g.stride[ax], g.padding[ax], g.output_padding[ax],
+                      g.dilation[ax])[0]
+        for ax in range(n)
+    ]
+    symmetric = all(pb == pa for pb, pa in g.padding)
+    pad_form: int | tuple[int, ...] | Pairs = (
+        fmt([pb for pb, _ in g.padding], as_int) if symmetric else g.padding
+    )
+    return EquivalentConv(
+        size=fmt(g.size, as_int),
+        kernel_size=fmt(g.kernel_size, as_int),
+        stride=fmt(g.stride, as_int),
+        padding=pad_form,
+        output_padding=fmt(g.output_padding, as_int),
+        dilation=fmt(g.dilation, as_int),
+        stretched_size=fmt([s * (i - 1) + 1 for s, i in zip(g.stride, g.size, strict=True)],
+                           as_int),
+        pad_before=fmt(before, as_int),
+        pad_after=fmt(after, as_int),
+        output_size=fmt(g.output_size, as_int),
+        relationship=fmt(rel, as_int),
+        geometry=g,
+    )
+
+
+__all__ = [
+    "ConvGeometry",
+    "EquivalentConv",
+    "PoolGeometry",
+    "ShapeError",
+    "TransposeGeometry",
+    "check_int",
+    "conv_geometry",
+    "conv_output_size",
+    "conv_transpose_output_size",
+    "conv_transpose_size_range",
+    "equivalent_conv",
+    "output_padding_for",
+    "pool_geometry",
+    "pool_output_size",
+    "same_padding",
+    "transpose_geometry",
+]
