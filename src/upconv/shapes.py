@@ -759,13 +759,712 @@ def equivalent_conv(
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# Inverse problems: which parameters reach a size
+
+
+def checkerboard_counts(kernel_size: int, stride: int, dilation: int = 1) -> tuple[int, ...]:
+    """How many kernel taps of a transposed convolution reach each output phase.
+
+    Away from the borders, output position ``o`` receives the taps ``a`` with
+    ``a*d ≡ o + p (mod s)``; the counts repeat with period ``s``.  They are all equal (no
+    checkerboard artefact) exactly when ``gcd(d, s) == 1`` and ``s`` divides ``k``.
+
+    Parameters
+    ----------
+    kernel_size, stride, dilation : int
+        One spatial dimension.
+
+    Returns
+    -------
+    tuple of int
+        ``counts[r]`` is the number of taps with ``a*d mod s == r``, for ``r`` in ``0..s-1``.
+
+    Examples
+    --------
+    >>> checkerboard_counts(3, 2)   # k=3, s=2: phases get 2 and 1 taps, uneven
+    (2, 1)
+    >>> checkerboard_counts(4, 2)
+    (2, 2)
+    >>> checkerboard_counts(4, 2, dilation=2)   # every tap lands on even phases: holes
+    (4, 0)
+    """
+    func = "checkerboard_counts"
+    k = check_int(kernel_size, "kernel_size", func, minimum=1)
+    s = check_int(stride, "stride", func, minimum=1)
+    d = check_int(dilation, "dilation", func, minimum=1)
+    counts = [0] * s
+    for a in range(k):
+        counts[(a * d) % s] += 1
+    return tuple(counts)
+
+
+@dataclass(frozen=True)
+class TransposeSolution:
+    """One transposed convolution (per dimension) that maps ``size`` to ``target``.
+
+    ``checkerboard_free`` is True when every output phase receives the same number of kernel
+    taps (:func:`checkerboard_counts`); ``mirrors_conv`` is True when ``output_padding <
+    stride``, i.e. the layer is the exact transpose of a convolution from ``target`` to
+    ``size``.
+    """
+
+    kernel_size: int
+    stride: int
+    padding: int
+    output_padding: int
+    dilation: int
+    checkerboard_free: bool
+    taps_per_phase: tuple[int, ...]
+    mirrors_conv: bool
+
+    def __str__(self) -> str:
+        d = f", dilation={self.dilation}" if self.dilation != 1 else ""
+        return (
+            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+            f"output_padding={self.output_padding}{d}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The solution as plain JSON-ready values."""
+        return {
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "output_padding": self.output_padding,
+            "dilation": self.dilation,
+            "checkerboard_free": self.checkerboard_free,
+            "taps_per_phase": list(self.taps_per_phase),
+            "mirrors_conv": self.mirrors_conv,
+        }
+
+
+@dataclass(frozen=True)
+class ConvSolution:
+    """One convolution (per dimension) that maps ``size`` to ``target``.
+
+    ``unused_inputs`` counts input positions that no window reads (dropped at the end when
+    ``(i + 2p - k_eff) mod s != 0``, or skipped when ``s`` exceeds the window);
+    ``output_padding`` is the ``a`` a transposed convolution needs to mirror it exactly.
+    """
+
+    kernel_size: int
+    stride: int
+    padding: int
+    dilation: int
+    unused_inputs: int
+    output_padding: int
+
+    def __str__(self) -> str:
+        d = f", dilation={self.dilation}" if self.dilation != 1 else ""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{d}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The solution as plain JSON-ready values."""
+        return {
+            "kernel_size": self.kernel_size,
+            "stride": self.stride,
+            "padding": self.padding,
+            "dilation": self.dilation,
+            "unused_inputs": self.unused_inputs,
+            "output_padding": self.output_padding,
+        }
+
+
+class Solutions(list):  # type: ignore[type-arg]
+    """A ranked list of solutions with ``explanation``: what was searched and, if empty, why.
+
+    Examples
+    --------
+    >>> sols = solve_conv_transpose(7, 14, kernel_size=2, stride=3, dilation=1)
+    >>> len(sols)
+    0
+    >>> print(sols.explanation)  # doctest: +ELLIPSIS
+    no transposed convolution maps 7 to 14 with kernel_size=2, stride=3, dilation=1; ... reachable sizes are 18-22
+    """
+
+    def __init__(self, items: list[Any], explanation: str, query: dict[str, Any]) -> None:
+        super().__init__(items)
+        self.explanation = explanation
+        self.query = query
+
+
+def _ranges(values: list[int]) -> str:
+    if not values:
+        return "none"
+    values = sorted(set(values))
+    parts, start, prev = [], values[0], values[0]
+    for v in values[1:] + [None]:  # type: ignore[list-item]
+        if v is not None and v == prev + 1:
+            prev = v
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if v is not None:
+            start = prev = v
+    return ", ".join(parts)
+
+
+def _candidates(
+    fixed: int | None, name: str, func: str, hi: int, minimum: int = 1
+) -> list[int]:
+    if fixed is not None:
+        return [check_int(fixed, name, func, minimum=minimum)]
+    return list(range(minimum, hi + 1))
+
+
+def _fixed_text(**fixed: int | None) -> str:
+    given = [f"{k}={v}" for k, v in fixed.items() if v is not None]
+    return " with " + ", ".join(given) if given else ""
+
+
+def _solve_dims(
+    solver: Any, size: Any, target: Any, func: str, **kw: Any
+) -> Solutions | tuple[Solutions, ...]:
+    dims, as_int = spatial_size(size, func)
+    targets = per_dim(target, len(dims), "target", func)
+    per = tuple(solver(i, o, **kw) for i, o in zip(dims, targets, strict=True))
+    return per[0] if as_int else per
+
+
+def _solve_transpose_1d(
+    i: int,
+    target: int,
+    *,
+    kernel_size: int | None,
+    stride: int | None,
+    padding: int | None,
+    dilation: int | None,
+    max_kernel_size: int,
+) -> Solutions:
+    func = "solve_conv_transpose"
+    found, reachable = [], []
+    for k in _candidates(kernel_size, "kernel_size", func, max_kernel_size):
+        ds = _candidates(dilation, "dilation", func, max(1, (max_kernel_size - 1) // max(k - 1, 1)))
+        if k == 1 and dilation is None:
+            ds = [1]
+        for d in ds:
+            ke = _k_eff(k, d)
+            for s in _candidates(stride, "stride", func, max_kernel_size):
+                for p in _candidates(padding, "padding", func, ke - 1, minimum=0):
+                    lo = _transpose_len(i, k, s, p, p, 0, d)
+                    for a in range(max(s, d)):
+                        if lo + a >= 1:
+                            reachable.append(lo + a)
+                    a = target - lo
+                    if 0 <= a < max(s, d):
+                        counts = checkerboard_counts(k, s, d)
+                        found.append(TransposeSolution(
+                            k, s, p, a, d, min(counts) == max(counts), counts, a < s
+                        ))
+    found.sort(key=lambda x: (not x.checkerboard_free, not x.mirrors_conv, x.dilation != 1,
+                              _k_eff(x.kernel_size, x.dilation), x.dilation, x.stride,
+                              x.padding, x.output_padding))
+    fixed = _fixed_text(kernel_size=kernel_size, stride=stride, padding=padding,
+                        dilation=dilation)
+    searched = (f"kernel_size <= {max_kernel_size}, stride <= {max_kernel_size}, "
+                "0 <= padding <= d*(k-1), output_padding < max(stride, dilation)")
+    if found:
+        n_free = sum(x.checkerboard_free for x in found)
+        text = (f"{len(found)} transposed convolution{'s' if len(found) != 1 else ''} map {i} "
+                f"to {target}{fixed} ({n_free} checkerboard-free); searched {searched}")
+    else:
+        text = (f"no transposed convolution maps {i} to {target}{fixed}; searched {searched}; "
+                f"reachable sizes are {_ranges(reachable)}")
+    query = dict(size=i, target=target, kernel_size=kernel_size, stride=stride,
+                 padding=padding, dilation=dilation, max_kernel_size=max_kernel_size)
+    return Solutions(found, text, query)
+
+
+def solve_conv_transpose(
+    size: IntOrTuple,
+    target: IntOrTuple,
+    *,
+    kernel_size: int | None = None,
+    stride: int | None = None,
+    padding: int | None = None,
+    dilation: int | None = None,
+    max_kernel_size: int = 8,
+) -> Solutions | tuple[Solutions, ...]:
+    """Every transposed convolution that maps ``size`` to ``target``, best first.
+
+    Searches kernel sizes and strides up to ``max_kernel_size``, dilations whose dilated kernel
+    ``d*(k-1)+1`` stays within ``max_kernel_size``, paddings ``0 <= p <= d*(k-1)`` and every
+    ``output_padding < max(stride, dilation)`` that PyTorch accepts; arguments given are held
+    fixed.  Ranked checkerboard-free first (:func:`checkerboard_counts` even: ``s`` divides
+    ``k`` and ``gcd(d, s) == 1``), then smallest kernel, no dilation, exact mirrors of a
+    convolution (``output_padding < stride``), smaller stride, padding and output padding.
+
+    Parameters
+    ----------
+    size, target : int or tuple of int
+        Input and wanted output size; a tuple solves each dimension separately.
+    kernel_size, stride, padding, dilation : int, optional
+        Values to hold fixed.
+    max_kernel_size : int
+        Search bound for kernel size, stride and dilated kernel extent.
+
+    Returns
+    -------
+    Solutions or tuple of Solutions
+        A list of :class:`TransposeSolution` with an ``explanation``; an empty list explains
+        which sizes are reachable instead.
+
+    See Also
+    --------
+    solve_conv : the same question for downsampling.
+    output_padding_for : the ``a`` alone, once k, s, p are chosen.
+
+    Examples
+    --------
+    Which transposed convolutions take 7 to 14?
+
+    >>> sols = solve_conv_transpose(7, 14)
+    >>> print(sols[0]); print(sols[1])
+    kernel_size=2, stride=2, padding=0, output_padding=0
+    kernel_size=4, stride=2, padding=1, output_padding=0
+    >>> [str(s) for s in solve_conv_transpose(7, 14, kernel_size=3, stride=2, dilation=1)]
+    ['kernel_size=3, stride=2, padding=1, output_padding=1']
+    """
+    func = "solve_conv_transpose"
+    mk = check_int(max_kernel_size, "max_kernel_size", func, minimum=1)
+    return _solve_dims(_solve_transpose_1d, size, target, func, kernel_size=kernel_size,
+                       stride=stride, padding=padding, dilation=dilation, max_kernel_size=mk)
+
+
+def _unused_inputs(i: int, k: int, s: int, p: int, d: int, o: int) -> int:
+    read = set()
+    for j in range(o):
+        for a in range(k):
+            pos = j * s + a * d - p
+            if 0 <= pos < i:
+                read.add(pos)
+    return i - len(read)
+
+
+def _solve_conv_1d(
+    i: int,
+    target: int,
+    *,
+    kernel_size: int | None,
+    stride: int | None,
+    padding: int | None,
+    dilation: int | None,
+    max_kernel_size: int,
+) -> Solutions:
+    func = "solve_conv"
+    found, reachable = [], []
+    for k in _candidates(kernel_size, "kernel_size", func, max_kernel_size):
+        ds = _candidates(dilation, "dilation", func, max(1, (max_kernel_size - 1) // max(k - 1, 1)))
+        if k == 1 and dilation is None:
+            ds = [1]
+        for d in ds:
+            ke = _k_eff(k, d)
+            for s in _candidates(stride, "stride", func, max_kernel_size):
+                for p in _candidates(padding, "padding", func, ke - 1, minimum=0):
+                    if ke > i + 2 * p:
+                        continue
+                    o = _conv_len(i, k, s, p, p, d)
+                    reachable.append(o)
+                    if o == target:
+                        found.append(ConvSolution(k, s, p, d, _unused_inputs(i, k, s, p, d, o),
+                                                  (i + 2 * p - ke) % s))
+    found.sort(key=lambda x: (x.unused_inputs > 0, x.dilation != 1,
+                              _k_eff(x.kernel_size, x.dilation), x.dilation, x.stride,
+                              x.padding, x.unused_inputs))
+    fixed = _fixed_text(kernel_size=kernel_size, stride=stride, padding=padding,
+                        dilation=dilation)
+    searched = (f"kernel_size <= {max_kernel_size}, stride <= {max_kernel_size}, "
+                "0 <= padding <= d*(k-1)")
+    if found:
+        n_all = sum(x.unused_inputs == 0 for x in found)
+        text = (f"{len(found)} convolution{'s' if len(found) != 1 else ''} map {i} to {target}"
+                f"{fixed} ({n_all} read every input); searched {searched}")
+    else:
+        text = (f"no convolution maps {i} to {target}{fixed}; searched {searched}; reachable "
+                f"sizes are {_ranges(reachable)}")
+    query = dict(size=i, target=target, kernel_size=kernel_size, stride=stride,
+                 padding=padding, dilation=dilation, max_kernel_size=max_kernel_size)
+    return Solutions(found, text, query)
+
+
+def solve_conv(
+    size: IntOrTuple,
+    target: IntOrTuple,
+    *,
+    kernel_size: int | None = None,
+    stride: int | None = None,
+    padding: int | None = None,
+    dilation: int | None = None,
+    max_kernel_size: int = 8,
+) -> Solutions | tuple[Solutions, ...]:
+    """Every convolution that maps ``size`` to ``target`` (downsampling), best first.
+
+    The search space is that of :func:`solve_conv_transpose`.  Ranked: convolutions that
+    read every input position first, then undilated before dilated, smallest (dilated)
+    kernel, smaller stride and padding.  Each solution also gives the ``output_padding`` its mirror needs.
+
+    Parameters
+    ----------
+    size, target : int or tuple of int
+        Input and wanted output size; a tuple solves each dimension separately.
+    kernel_size, stride, padding, dilation : int, optional
+        Values to hold fixed.
+    max_kernel_size : int
+        Search bound for kernel size, stride and dilated kernel extent.
+
+    Returns
+    -------
+    Solutions or tuple of Solutions
+        A list of :class:`ConvSolution` with an ``explanation``.
+
+    See Also
+    --------
+    solve_conv_transpose : the same question for upsampling.
+
+    Examples
+    --------
+    >>> sols = solve_conv(28, 14, kernel_size=3)
+    >>> print(sols[0]); sols[0].output_padding
+    kernel_size=3, stride=2, padding=1
+    1
+    """
+    func = "solve_conv"
+    mk = check_int(max_kernel_size, "max_kernel_size", func, minimum=1)
+    return _solve_dims(_solve_conv_1d, size, target, func, kernel_size=kernel_size,
+                       stride=stride, padding=padding, dilation=dilation, max_kernel_size=mk)
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoder planning: mirror an encoder exactly
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """An encoder layer: a convolution or a max pooling (per-dimension ints or tuples).
+
+    Examples
+    --------
+    >>> LayerSpec("conv", 3, stride=2, padding=1)
+    LayerSpec(kind='conv', kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False)
+    """
+
+    kind: str
+    kernel_size: IntOrTuple
+    stride: IntOrTuple | None = None
+    padding: IntOrTuple = 0
+    dilation: IntOrTuple = 1
+    ceil_mode: bool = False
+
+    def __str__(self) -> str:
+        parts = [self.kind, f"k={_compact(self.kernel_size)}"]
+        if self.stride is not None:
+            parts.append(f"s={_compact(self.stride)}")
+        if self.padding != 0:
+            parts.append(f"p={_compact(self.padding)}")
+        if self.dilation != 1:
+            parts.append(f"d={_compact(self.dilation)}")
+        if self.ceil_mode:
+            parts.append("ceil")
+        return " ".join(parts)
+
+
+def _compact(v: Any) -> str:
+    return "x".join(str(x) for x in v) if isinstance(v, list | tuple) else str(v)
+
+
+_KEYS = {"k": "kernel_size", "kernel": "kernel_size", "kernel_size": "kernel_size",
+         "s": "stride", "stride": "stride", "p": "padding", "padding": "padding",
+         "d": "dilation", "dilation": "dilation"}
+
+
+def parse_layers(text: str) -> list[LayerSpec]:
+    """Parse ``"conv k=3 s=2 p=1; pool k=2 ceil"`` into :class:`LayerSpec` objects.
+
+    Layers are separated by ``;``; each starts with ``conv`` or ``pool`` (``maxpool``), then
+    ``key=value`` items (``k``, ``s``, ``p``, ``d`` or their long names; ``3x3`` for several
+    dimensions) and the flag ``ceil`` (pools only).  Convolution stride defaults to 1, pool
+    stride to the kernel size.
+
+    Examples
+    --------
+    >>> parse_layers("conv k=3 s=2 p=1; pool k=2 ceil")
+    [LayerSpec(kind='conv', kernel_size=3, stride=2, padding=1, dilation=1, ceil_mode=False), \
+LayerSpec(kind='pool', kernel_size=2, stride=None, padding=0, dilation=1, ceil_mode=True)]
+    """
+    func = "parse_layers"
+    if not isinstance(text, str):
+        raise TypeError(f"{func}: layers must be a string, not {type(text).__name__}")
+    specs = []
+    for n, chunk in enumerate(c.strip() for c in text.split(";")):
+        if not chunk:
+            continue
+        words = chunk.split()
+        kind = {"conv": "conv", "pool": "pool", "maxpool": "pool", "max_pool": "pool"}.get(
+            words[0].lower())
+        if kind is None:
+            raise ShapeError(f"{func}: layer {n} {chunk!r} must start with 'conv' or 'pool'")
+        kw: dict[str, Any] = {}
+        for word in words[1:]:
+            if word.lower() in ("ceil", "ceil_mode", "ceil_mode=true"):
+                if kind != "pool":
+                    raise ShapeError(f"{func}: layer {n} {chunk!r}: 'ceil' applies to pools only")
+                kw["ceil_mode"] = True
+                continue
+            key, sep, value = word.partition("=")
+            if not sep or key.lower() not in _KEYS:
+                raise ShapeError(
+                    f"{func}: layer {n} {chunk!r}: cannot read {word!r}; use k=, s=, p=, d= "
+                    "(e.g. k=3 or k=3x3) or the flag ceil"
+                )
+            try:
+                nums = tuple(int(v) for v in value.lower().split("x"))
+            except ValueError:
+                raise ShapeError(
+                    f"{func}: layer {n} {chunk!r}: {key}={value!r} must be an integer such as 3 "
+                    "or 3x3"
+                ) from None
+            kw[_KEYS[key.lower()]] = nums[0] if len(nums) == 1 else nums
+        if "kernel_size" not in kw:
+            raise ShapeError(f"{func}: layer {n} {chunk!r} needs a kernel size, e.g. k=3")
+        if kind == "conv" and "stride" not in kw:
+            kw["stride"] = 1
+        specs.append(LayerSpec(kind, **kw))
+    if not specs:
+        raise ShapeError(f"{func}: layers={text!r} holds no layer")
+    return specs
+
+
+@dataclass(frozen=True)
+class EncoderLayer:
+    """One encoder layer with its input and output sizes."""
+
+    spec: LayerSpec
+    input_size: tuple[int, ...]
+    output_size: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DecoderLayer:
+    """One decoder layer mirroring an encoder layer.
+
+    ``kind`` is ``"conv_transpose"`` (arguments for ``ConvTransposeNd``) or ``"max_unpool"``
+    (arguments for ``MaxUnpoolNd`` fed with the paired pool's switches, called with
+    ``output_size``).  ``naive_output_size`` is what the naive mirror (same arguments,
+    ``output_padding=0`` / no ``output_size``) would produce.
+    """
+
+    kind: str
+    kernel_size: tuple[int, ...]
+    stride: tuple[int, ...]
+    padding: tuple[int, ...]
+    output_padding: tuple[int, ...]
+    dilation: tuple[int, ...]
+    input_size: tuple[int, ...]
+    output_size: tuple[int, ...]
+    naive_output_size: tuple[int, ...]
+
+    @property
+    def naive_ok(self) -> bool:
+        """Whether the naive mirror already gives the right size."""
+        return self.naive_output_size == self.output_size
+
+    def call(self) -> str:
+        """The PyTorch-style call that realises this layer."""
+        n = len(self.kernel_size)
+
+        def v(t: tuple[int, ...]) -> str:
+            return str(t[0]) if len(set(t)) == 1 else str(t)
+
+        if self.kind == "conv_transpose":
+            extra = f", dilation={v(self.dilation)}" if any(x != 1 for x in self.dilation) else ""
+            return (f"ConvTranspose{n}d(kernel_size={v(self.kernel_size)}, stride="
+                    f"{v(self.stride)}, padding={v(self.padding)}, output_padding="
+                    f"{v(self.output_padding)}{extra})")
+        out = self.output_size[0] if n == 1 else self.output_size
+        return (f"MaxUnpool{n}d(kernel_size={v(self.kernel_size)}, stride={v(self.stride)}, "
+                f"padding={v(self.padding)})(x, indices, output_size={out})")
+
+
+@dataclass(frozen=True)
+class DecoderPlan:
+    """An encoder's sizes and the decoder that mirrors it exactly (see :func:`plan_decoder`)."""
+
+    input_size: tuple[int, ...]
+    encoder: tuple[EncoderLayer, ...]
+    decoder: tuple[DecoderLayer, ...]
+
+    @property
+    def encoder_sizes(self) -> list[tuple[int, ...]]:
+        """Sizes at every encoder level, input first."""
+        return [self.input_size] + [e.output_size for e in self.encoder]
+
+    @property
+    def naive_mismatches(self) -> list[int]:
+        """Decoder positions where the naive mirror gets the size wrong."""
+        return [n for n, layer in enumerate(self.decoder) if not layer.naive_ok]
+
+    def __str__(self) -> str:
+        def sz(t: tuple[int, ...]) -> str:
+            return "x".join(map(str, t))
+
+        lines = ["encoder:"]
+        for n, e in enumerate(self.encoder):
+            lines.append(f"  {n}: {str(e.spec):<28} {sz(e.input_size):>9} -> {sz(e.output_size)}")
+        lines.append("decoder (mirrored):")
+        for n, dl in enumerate(self.decoder):
+            note = "naive mirror OK" if dl.naive_ok else (
+                f"naive mirror gives {sz(dl.naive_output_size)}, WRONG")
+            lines.append(f"  {n}: {dl.call():<72} {sz(dl.input_size):>9} -> "
+                         f"{sz(dl.output_size):<9} ({note})")
+        bad = self.naive_mismatches
+        lines.append(
+            "a naive mirror (same arguments, output_padding=0, no output_size) gets every level "
+            "right" if not bad else
+            f"a naive mirror (same arguments, output_padding=0, no output_size) gets decoder "
+            f"layer{'s' if len(bad) > 1 else ''} {', '.join(map(str, bad))} wrong"
+        )
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The plan as plain JSON-ready values."""
+        return {
+            "input_size": list(self.input_size),
+            "encoder": [
+                {"layer": str(e.spec), "input_size": list(e.input_size),
+                 "output_size": list(e.output_size)} for e in self.encoder
+            ],
+            "decoder": [
+                {"kind": dl.kind, "kernel_size": list(dl.kernel_size), "stride": list(dl.stride),
+                 "padding": list(dl.padding), "output_padding": list(dl.output_padding),
+                 "dilation": list(dl.dilation), "input_size": list(dl.input_size),
+                 "output_size": list(dl.output_size),
+                 "naive_output_size": list(dl.naive_output_size), "naive_ok": dl.naive_ok,
+                 "call": dl.call()} for dl in self.decoder
+            ],
+            "naive_mismatches": self.naive_mismatches,
+        }
+
+
+def _as_spec(layer: Any, n: int, func: str) -> LayerSpec:
+    if isinstance(layer, LayerSpec):
+        return layer
+    if isinstance(layer, str):
+        specs = parse_layers(layer)
+        if len(specs) != 1:
+            raise ShapeError(f"{func}: layers[{n}]={layer!r} must describe one layer")
+        return specs[0]
+    if isinstance(layer, dict):
+        d = dict(layer)
+        kind = d.pop("kind", d.pop("type", None))
+        if kind not in ("conv", "pool"):
+            raise ShapeError(f"{func}: layers[{n}] needs kind='conv' or 'pool', got {kind!r}")
+        if kind == "conv":
+            d.setdefault("stride", 1)
+        try:
+            return LayerSpec(kind, **d)
+        except TypeError as err:
+            raise TypeError(f"{func}: layers[{n}]={layer!r}: {err}") from None
+    raise TypeError(f"{func}: layers[{n}]={layer!r} must be a LayerSpec, a dict or a string")
+
+
+def plan_decoder(layers: Any, input_size: IntOrTuple) -> DecoderPlan:
+    """Mirror an encoder exactly: the decoder whose every level matches the encoder's sizes.
+
+    Each convolution becomes a transposed convolution with the same kernel, stride, padding
+    and dilation and the ``output_padding`` (Relationship 13's ``a``) that restores the exact
+    size; each max pooling becomes a max-unpooling fed with its switches and an explicit
+    ``output_size`` (for a dilated pool the unpool's ``kernel_size`` is the dilated extent, so
+    that PyTorch accepts the size).  Odd sizes are the point: 28 -> 14 -> 7 -> 4 with a
+    ceil-mode pool comes back 4 -> 7 -> 14 -> 28.
+
+    Parameters
+    ----------
+    layers : str or list of (LayerSpec, dict or str)
+        The encoder, first layer first: ``"conv k=3 s=2 p=1; pool k=2 ceil"`` (see
+        :func:`parse_layers`), or dicts such as ``{"kind": "conv", "kernel_size": 3}``.
+    input_size : int or tuple of int
+        The encoder's spatial input size.
+
+    Returns
+    -------
+    DecoderPlan
+        ``encoder`` levels with sizes, ``decoder`` layers (last encoder layer mirrored first),
+        and ``naive_mismatches``: the decoder layers a naive mirror would get wrong.
+
+    See Also
+    --------
+    output_padding_for : the per-layer arithmetic.
+
+    Examples
+    --------
+    >>> plan = plan_decoder("conv k=3 s=2 p=1; conv k=3 s=2 p=1; pool k=2 ceil", 28)
+    >>> [s[0] for s in plan.encoder_sizes]
+    [28, 14, 7, 4]
+    >>> [(d.kind, d.output_padding[0], d.output_size[0]) for d in plan.decoder]
+    [('max_unpool', 0, 7), ('conv_transpose', 1, 14), ('conv_transpose', 1, 28)]
+    >>> plan.naive_mismatches
+    [0, 1, 2]
+    """
+    func = "plan_decoder"
+    items = parse_layers(layers) if isinstance(layers, str) else layers
+    if not isinstance(items, list | tuple) or not items:
+        raise ShapeError(f"{func}: layers must be a non-empty list or string, got {layers!r}")
+    dims, _ = spatial_size(input_size, func, "input_size")
+    encoder, decoder = [], []
+    size = dims
+    for n, layer in enumerate(items):
+        spec = _as_spec(layer, n, func)
+        where = f"{func} (layer {n}: {spec})"
+        if spec.kind == "conv":
+            cg = conv_geometry(size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
+                               func=where)
+            pads = [pb for pb, pa in cg.padding]
+            if any(pb != pa for pb, pa in cg.padding):
+                raise ShapeError(f"{where}: asymmetric padding cannot be mirrored by a "
+                                 "ConvTranspose layer")
+            out = cg.output_size
+            tg = transpose_geometry(out, cg.kernel_size, cg.stride, pads, 0, cg.dilation,
+                                    output_size=size, func=where)
+            naive = transpose_geometry(out, cg.kernel_size, cg.stride, pads, 0, cg.dilation,
+                                       func=where).output_size
+            decoder.append(DecoderLayer("conv_transpose", cg.kernel_size, cg.stride,
+                                        tuple(pads), tg.output_padding, cg.dilation, out, size,
+                                        naive))
+        else:
+            pg = pool_geometry(size, spec.kernel_size, spec.stride, spec.padding, spec.dilation,
+                               spec.ceil_mode, func=where)
+            out = pg.output_size
+            kk = tuple(_k_eff(k, d) for k, d in zip(pg.kernel_size, pg.dilation, strict=True))
+            naive = tuple(
+                (o - 1) * s - 2 * p + k
+                for o, s, p, k in zip(out, pg.stride, pg.padding, kk, strict=True)
+            )
+            for axis in range(len(size)):
+                # PyTorch's MaxUnpool accepts default - s < output_size < default + s.
+                assert naive[axis] - pg.stride[axis] < size[axis] < naive[axis] + pg.stride[axis]
+            decoder.append(DecoderLayer("max_unpool", kk, pg.stride, pg.padding,
+                                        (0,) * len(size), (1,) * len(size), out, size, naive))
+        encoder.append(EncoderLayer(spec, size, out))
+        size = out
+    return DecoderPlan(dims, tuple(encoder), tuple(reversed(decoder)))
+
+
+
 __all__ = [
     "ConvGeometry",
+    "ConvSolution",
+    "DecoderLayer",
+    "DecoderPlan",
+    "EncoderLayer",
     "EquivalentConv",
+    "LayerSpec",
     "PoolGeometry",
     "ShapeError",
+    "Solutions",
     "TransposeGeometry",
+    "TransposeSolution",
     "check_int",
+    "checkerboard_counts",
     "conv_geometry",
     "conv_output_size",
     "conv_transpose_output_size",
@@ -773,7 +1472,11 @@ __all__ = [
     "equivalent_conv",
     "output_padding_for",
     "pool_geometry",
+    "plan_decoder",
+    "parse_layers",
     "pool_output_size",
     "same_padding",
+    "solve_conv",
+    "solve_conv_transpose",
     "transpose_geometry",
 ]
