@@ -65,7 +65,9 @@ def check_int(value: Any, name: str, func: str, *, minimum: int | None = None) -
     upconv._validate.ShapeError: f: stride=0 must be a positive integer (>= 1)
     """
     if not _is_int(value):
-        raise TypeError(f"{func}: {name}={_show(value)} must be an integer, not {type(value).__name__}")
+        raise TypeError(
+            f"{func}: {name}={_show(value)} must be an integer, not {type(value).__name__}"
+        )
     value = int(value)
     if minimum is not None and value < minimum:
         what = "a positive integer (>= 1)" if minimum == 1 else f"an integer >= {minimum}"

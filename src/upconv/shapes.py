@@ -371,7 +371,10 @@ def pool_output_size(
     14
     >>> pool_output_size(7, 2, ceil_mode=True)
     4
-    >>> pool_output_size(5, 2, stride=2, padding=1, ceil_mode=True)  # not 4: window 4 starts in padding
+
+    A last window starting in the right padding is dropped (3, not 4):
+
+    >>> pool_output_size(5, 2, stride=2, padding=1, ceil_mode=True)
     3
     """
     func = "pool_output_size"
@@ -554,7 +557,7 @@ def output_padding_for(
     padding: Any = 0,
     dilation: IntOrTuple = 1,
 ) -> int | tuple[int, ...]:
-    """The ``output_padding`` (Relationship 13's ``a``) that makes a transposed convolution reach ``target``.
+    """The ``output_padding`` (Relationship 13's ``a``) that makes the output size ``target``.
 
     Parameters
     ----------
@@ -651,7 +654,10 @@ class EquivalentConv:
     def __str__(self) -> str:
         g = self.geometry
         lines = []
-        for axis in range(g.ndim):
+        per_axis = list(zip(g.size, g.kernel_size, g.stride, g.padding, g.output_padding,
+                            g.dilation, strict=True))
+        same = g.ndim > 1 and all(v == per_axis[0] for v in per_axis)
+        for axis in range(1 if same else g.ndim):
             i, k, s = g.size[axis], g.kernel_size[axis], g.stride[axis]
             (pb, pa), a, d = g.padding[axis], g.output_padding[axis], g.dilation[axis]
             num, name = _relationship(k, s, (pb, pa), a, d)
@@ -659,7 +665,7 @@ class EquivalentConv:
             stretched = s * (i - 1) + 1
             before, after = ke - 1 - pb, ke - 1 - pa + a
             o = g.output_size[axis]
-            head = f"dimension {axis}: " if g.ndim > 1 else ""
+            head = "every dimension: " if same else f"dimension {axis}: " if g.ndim > 1 else ""
             p_txt = f"p={pb}" if pb == pa else f"p=({pb}, {pa})"
             dk = "k - 1" if d == 1 else "d(k - 1)"
             lines += [
@@ -871,7 +877,7 @@ class ConvSolution:
         }
 
 
-class Solutions(list):  # type: ignore[type-arg]
+class Solutions(list[Any]):
     """A ranked list of solutions with ``explanation``: what was searched and, if empty, why.
 
     Examples
@@ -880,7 +886,9 @@ class Solutions(list):  # type: ignore[type-arg]
     >>> len(sols)
     0
     >>> print(sols.explanation)  # doctest: +ELLIPSIS
-    no transposed convolution maps 7 to 14 with kernel_size=2, stride=3, dilation=1; ... reachable sizes are 18-22
+    no transposed convolution maps 7 to 14 with kernel_size=2, stride=3, dilation=1; ...
+    >>> sols.explanation.split("; ")[-1]
+    'reachable sizes are 18-22'
     """
 
     def __init__(self, items: list[Any], explanation: str, query: dict[str, Any]) -> None:
@@ -894,7 +902,7 @@ def _ranges(values: list[int]) -> str:
         return "none"
     values = sorted(set(values))
     parts, start, prev = [], values[0], values[0]
-    for v in values[1:] + [None]:  # type: ignore[list-item]
+    for v in [*values[1:], None]:
         if v is not None and v == prev + 1:
             prev = v
             continue
@@ -1101,7 +1109,8 @@ def solve_conv(
 
     The search space is that of :func:`solve_conv_transpose`.  Ranked: convolutions that
     read every input position first, then undilated before dilated, smallest (dilated)
-    kernel, smaller stride and padding.  Each solution also gives the ``output_padding`` its mirror needs.
+    kernel, smaller stride and padding.  Each solution also gives the ``output_padding`` its
+    mirror needs.
 
     Parameters
     ----------
@@ -1425,8 +1434,12 @@ def plan_decoder(layers: Any, input_size: IntOrTuple) -> DecoderPlan:
             out = cg.output_size
             tg = transpose_geometry(out, cg.kernel_size, cg.stride, pads, 0, cg.dilation,
                                     output_size=size, func=where)
-            naive = transpose_geometry(out, cg.kernel_size, cg.stride, pads, 0, cg.dilation,
-                                       func=where).output_size
+            # What ConvTranspose with output_padding=0 would give (<= 0: PyTorch refuses it).
+            naive = tuple(
+                _transpose_len(i, k, s, p, p, 0, d)
+                for i, k, s, p, d in zip(out, cg.kernel_size, cg.stride, pads, cg.dilation,
+                                         strict=True)
+            )
             decoder.append(DecoderLayer("conv_transpose", cg.kernel_size, cg.stride,
                                         tuple(pads), tg.output_padding, cg.dilation, out, size,
                                         naive))
