@@ -1,0 +1,1 @@
+"""Benchmarks of upconv against PyTorch CPU (run ``python -m benchmarks``)."""

@@ -1,0 +1,339 @@
+"""Side-by-side timings of upconv's NumPy kernels against PyTorch CPU.
+
+Both libraries run in this one process, interleaved (torch, then every upconv method, repeated),
+on the same number of threads; each figure is the median of ``--repeats`` runs after warm-up.
+The GEMM peak is measured in the same run (a large float32 matmul through NumPy's BLAS), so
+GFLOP/s can be read as a fraction of what this machine's BLAS reaches right now.
+
+Run with ``make bench`` (which unsets OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE) or
+``python -m benchmarks [--quick] [--only SUBSTR] [--json PATH]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import upconv
+
+THREADS = 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases
+
+
+@dataclass
+class Case:
+    name: str
+    family: str  # "conv_transpose", "conv", "interpolate", "max_unpool", "pixel_shuffle"
+    make: Callable[[np.random.Generator], dict[str, Any]]
+    torch_fn: Callable[[dict[str, Any]], Any]
+    ours: dict[str, Callable[[dict[str, Any]], Any]]
+    flops: float = 0.0
+    dims: int = 2
+    tags: list[str] = field(default_factory=list)
+
+
+def _tconv_case(cin: int, cout: int, spatial: tuple[int, ...], k: int, s: int, p: int = 0,
+                op: int = 0, groups: int = 1, batch: int = 8, label: str = "") -> list[Case]:
+    import torch
+    import torch.nn.functional as F
+
+    d = len(spatial)
+    tf = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}[d]
+    cf = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[d]
+    size = "x".join(map(str, spatial))
+    extra = f" op{op}" if op else ""
+    extra += f" g{groups}" if groups > 1 else ""
+    name = label or f"{cin}->{cout} {size} k{k} s{s} p{p}{extra}"
+    out_sp = upconv.conv_transpose_output_size(spatial, k, s, p, op)
+    assert isinstance(out_sp, tuple)
+
+    def make_t(rng: np.random.Generator) -> dict[str, Any]:
+        x = rng.standard_normal((batch, cin, *spatial), dtype=np.float32)
+        w = rng.standard_normal((cin, cout // groups) + (k,) * d, dtype=np.float32)
+        return {"x": x, "w": w, "tx": torch.from_numpy(x), "tw": torch.from_numpy(w)}
+
+    def torch_t(a: dict[str, Any]) -> Any:
+        return tf(a["tx"], a["tw"], stride=s, padding=p, output_padding=op, groups=groups)
+
+    def method(m: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda a: upconv.conv_transpose(a["x"], a["w"], stride=s, padding=p,
+                                               output_padding=op, groups=groups, method=m)
+
+    flops_t = 2.0 * batch * cin * math.prod(spatial) * (cout // groups) * k ** d
+    methods = ["auto", "scatter", "direct", "subpixel"]
+    t_case = Case(f"conv_transpose {name} N{batch}", "conv_transpose", make_t, torch_t,
+                  {m: method(m) for m in methods}, flops_t, d)
+
+    # The mirrored encoder layer: conv from the transposed conv's output back to its input.
+    def make_c(rng: np.random.Generator) -> dict[str, Any]:
+        x = rng.standard_normal((batch, cout, *out_sp), dtype=np.float32)
+        w = rng.standard_normal((cin, cout // groups) + (k,) * d, dtype=np.float32)
+        return {"x": x, "w": w, "tx": torch.from_numpy(x), "tw": torch.from_numpy(w)}
+
+    def torch_c(a: dict[str, Any]) -> Any:
+        return cf(a["tx"], a["tw"], stride=s, padding=p, groups=groups)
+
+    c_case = Case(f"conv {name} (mirror) N{batch}", "conv", make_c, torch_c,
+                  {"auto": lambda a: upconv.conv(a["x"], a["w"], stride=s, padding=p,
+                                                 groups=groups)}, flops_t, d)
+    return [t_case, c_case]
+
+
+def _interp_case(mode: str, batch: int = 8) -> Case:
+    import torch
+    import torch.nn.functional as F
+
+    def make(rng: np.random.Generator) -> dict[str, Any]:
+        x = rng.standard_normal((batch, 64, 64, 64), dtype=np.float32)
+        return {"x": x, "tx": torch.from_numpy(x)}
+
+    kw: dict[str, Any] = {"scale_factor": 2, "mode": mode}
+    if mode == "bilinear":
+        kw["align_corners"] = False
+    return Case(f"interpolate {mode} x2 ({batch},64,64,64)", "interpolate", make,
+                lambda a: F.interpolate(a["tx"], **kw),
+                {"auto": lambda a: upconv.interpolate(a["x"], **kw)})
+
+
+def _unpool_case(batch: int = 8) -> Case:
+    import torch
+    import torch.nn.functional as F
+
+    def make(rng: np.random.Generator) -> dict[str, Any]:
+        x = rng.standard_normal((batch, 64, 64, 64), dtype=np.float32)
+        tp, ti = F.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+        return {"x": tp.numpy(), "i": ti.numpy(), "tx": tp, "ti": ti}
+
+    return Case(f"max_unpool k2 ({batch},64,32,32)->64x64", "max_unpool", make,
+                lambda a: F.max_unpool2d(a["tx"], a["ti"], 2),
+                {"auto": lambda a: upconv.max_unpool(a["x"], a["i"], 2)})
+
+
+def _shuffle_case(batch: int = 8) -> Case:
+    import torch
+    import torch.nn.functional as F
+
+    def make(rng: np.random.Generator) -> dict[str, Any]:
+        x = rng.standard_normal((batch, 256, 32, 32), dtype=np.float32)
+        return {"x": x, "tx": torch.from_numpy(x)}
+
+    return Case(f"pixel_shuffle r2 ({batch},256,32,32)", "pixel_shuffle", make,
+                lambda a: F.pixel_shuffle(a["tx"], 2),
+                {"auto": lambda a: upconv.pixel_shuffle(a["x"], 2)})
+
+
+def build_cases(quick: bool = False) -> list[Case]:
+    """The fixed suite of issue 4 (``quick`` keeps batch 1 and the small layers only)."""
+    layers_2d: list[dict[str, Any]] = [
+        dict(cin=512, cout=256, spatial=(8, 8), k=4, s=2, p=1),
+        dict(cin=256, cout=128, spatial=(16, 16), k=4, s=2, p=1),
+        dict(cin=128, cout=64, spatial=(32, 32), k=4, s=2, p=1),
+        dict(cin=64, cout=32, spatial=(64, 64), k=4, s=2, p=1),
+        dict(cin=64, cout=3, spatial=(64, 64), k=3, s=2, p=1, op=1),
+        dict(cin=256, cout=256, spatial=(14, 14), k=2, s=2, p=0),
+        dict(cin=32, cout=16, spatial=(128, 128), k=3, s=1, p=1),
+        dict(cin=64, cout=64, spatial=(32, 32), k=3, s=2, p=1, op=1),
+        dict(cin=64, cout=64, spatial=(32, 32), k=4, s=2, p=1, groups=64, label="depthwise "
+             "64->64 32x32 k4 s2 p1 g64"),
+    ]
+    other: list[dict[str, Any]] = [
+        dict(cin=128, cout=64, spatial=(256,), k=4, s=2, p=1, label="1-d 128->64 256 k4 s2 p1"),
+        dict(cin=64, cout=32, spatial=(8, 16, 16), k=4, s=2, p=1,
+             label="3-d 64->32 8x16x16 k4 s2 p1"),
+    ]
+    cases: list[Case] = []
+    batches = [1] if quick else [8, 1]
+    for batch in batches:
+        for spec in (layers_2d[2:5] if quick else layers_2d):
+            cases += _tconv_case(batch=batch, **spec)
+            cases[-2].tags.append("suite2d")
+        for spec in other:
+            cases += _tconv_case(batch=batch, **spec)
+    cases += [_interp_case("nearest", 1 if quick else 8), _interp_case("bilinear",
+              1 if quick else 8), _unpool_case(1 if quick else 8),
+              _shuffle_case(1 if quick else 8)]
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# Measurement
+
+
+def _rss_kb(field_name: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field_name):
+                return int(line.split()[1])
+    return 0
+
+
+def peak_extra_mb(fn: Callable[[], Any]) -> float | None:
+    """Peak resident memory added while ``fn`` runs (Linux: resets VmHWM via clear_refs)."""
+    try:
+        gc.collect()
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        return None
+    before = _rss_kb("VmRSS")
+    out = fn()
+    peak = _rss_kb("VmHWM")
+    del out
+    return max(peak - before, 0) / 1024.0
+
+
+def gemm_peak(repeats: int = 5) -> float:
+    """GFLOP/s of a large float32 matmul through NumPy's BLAS (the machine's GEMM peak)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 2048), dtype=np.float32)
+    b = rng.standard_normal((2048, 2048), dtype=np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * 1024 * 2048 * 2048 / min(times) / 1e9
+
+
+def time_case(case: Case, repeats: int, rng: np.random.Generator) -> dict[str, Any]:
+    """Median times (ms) of torch and every upconv method, interleaved run by run."""
+    import torch
+
+    args = case.make(rng)
+    fns: dict[str, Callable[[], Any]] = {"torch": lambda: case.torch_fn(args)}
+    fns.update({m: (lambda f=f: f(args)) for m, f in case.ours.items()})
+    # correctness first: a fast wrong answer is worth nothing
+    ref = fns["torch"]().numpy()
+    errors = {}
+    for m in case.ours:
+        got = fns[m]()
+        errors[m] = float(np.max(np.abs(got - ref)) / (np.max(np.abs(ref)) + 1e-30))
+    for fn in fns.values():  # warm-up
+        fn()
+    slow = [m for m in case.ours if m not in ("auto",)]
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    with torch.no_grad():
+        for _ in range(repeats):
+            for name, fn in fns.items():
+                if name in slow and len(times[name]) >= 3 and statistics.median(
+                        times[name]) > 20 * statistics.median(times["torch"]):
+                    continue  # a hopeless alternative method: 3 runs are enough
+                t0 = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - t0)
+    med = {name: 1e3 * statistics.median(v) for name, v in times.items() if v}
+    mem = {"torch": peak_extra_mb(fns["torch"]), "auto": peak_extra_mb(fns["auto"])}
+    return {"case": case.name, "family": case.family, "tags": case.tags, "ms": med,
+            "runs": {k: len(v) for k, v in times.items()}, "flops": case.flops,
+            "rel_error": errors, "peak_extra_mb": mem}
+
+
+def geomean(values: list[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float("nan")
+
+
+def _blas_info() -> list[dict[str, Any]]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"error": "threadpoolctl not installed"}]
+    return [{k: d.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            for d in threadpool_info()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--repeats", type=int, default=11, help="timed runs per case (>= 10)")
+    parser.add_argument("--quick", action="store_true", help="small subset, batch 1")
+    parser.add_argument("--only", default="", help="run cases whose name contains this")
+    parser.add_argument("--json", default="benchmarks/results/latest.json",
+                        help="where to write the JSON results")
+    args = parser.parse_args(argv)
+
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch.set_num_threads(THREADS)
+    limits = threadpool_limits(THREADS)
+    env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    if any(env.values()):
+        print(f"warning: {env} is set and may slow NumPy's BLAS; `make bench` unsets them",
+              file=sys.stderr)
+    peak = gemm_peak()
+    blas = _blas_info()
+    print(f"# upconv {upconv.__version__} vs torch {torch.__version__}, {THREADS} threads, "
+          f"numpy {np.__version__}, BLAS {blas}")
+    print(f"# float32 GEMM peak measured now: {peak:.1f} GFLOP/s; medians of {args.repeats} "
+          "runs after warm-up, interleaved")
+    rng = np.random.default_rng(0)
+    results = []
+    cases = [c for c in build_cases(args.quick) if args.only in c.name]
+    head = (f"{'case':<52} {'torch ms':>9} {'auto ms':>9} {'ratio':>6} {'GFLOP/s':>8} "
+            f"{'%peak':>6} {'mem MB t/u':>12}  other methods (ms)")
+    print(head)
+    print("-" * len(head))
+    for n, case in enumerate(cases, 1):
+        print(f"[{n}/{len(cases)}] {case.name}", end="\r", file=sys.stderr, flush=True)
+        r = time_case(case, max(args.repeats, 10), rng)
+        ms = r["ms"]
+        ratio = ms["auto"] / ms["torch"]
+        r["ratio"] = ratio
+        gf = case.flops / (ms["auto"] / 1e3) / 1e9 if case.flops else None
+        r["gflops"] = gf
+        r["pct_peak"] = 100 * gf / peak if gf else None
+        others = ", ".join(f"{m} {v:.2f}" for m, v in ms.items() if m not in ("torch", "auto"))
+        mt, mu = r["peak_extra_mb"]["torch"], r["peak_extra_mb"]["auto"]
+        mem = f"{mt:.0f}/{mu:.0f}" if mt is not None and mu is not None else "n/a"
+        print(f"{case.name:<52} {ms['torch']:9.2f} {ms['auto']:9.2f} {ratio:6.2f} "
+              f"{gf if gf else 0:8.1f} {r['pct_peak'] or 0:6.1f} {mem:>12}  {others}")
+        bad = {m: e for m, e in r["rel_error"].items() if e > 1e-3}
+        if bad:
+            print(f"   !! results differ from torch: {bad}")
+        results.append(r)
+    summary = {
+        "conv_transpose_2d_geomean": geomean([r["ratio"] for r in results
+                                              if "suite2d" in r["tags"]]),
+        "conv_transpose_2d_worst": max((r["ratio"] for r in results if "suite2d" in r["tags"]),
+                                       default=float("nan")),
+        "conv_transpose_all_geomean": geomean([r["ratio"] for r in results
+                                               if r["family"] == "conv_transpose"]),
+        "conv_geomean": geomean([r["ratio"] for r in results if r["family"] == "conv"]),
+        "others": {r["case"]: r["ratio"] for r in results
+                   if r["family"] in ("interpolate", "max_unpool", "pixel_shuffle")},
+    }
+    print("\nsummary (time ratio upconv/torch, < 1 means upconv is faster):")
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            for kk, vv in v.items():
+                print(f"  {kk}: {vv:.2f}")
+        else:
+            print(f"  {k}: {v:.2f}")
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": THREADS,
+                    "blas": blas, "gemm_peak_gflops": peak, "env": env},
+        "versions": {"upconv": upconv.__version__, "torch": torch.__version__,
+                     "numpy": np.__version__},
+        "repeats": args.repeats, "results": results, "summary": summary,
+    }, indent=2))
+    print(f"wrote {out}")
+    limits.restore_original_limits()
+    return 0
