@@ -38,6 +38,17 @@ from .shapes import (
 
 __version__ = "0.1.0"
 
+_LAZY = ("explain", "reference")
+
+
+def __getattr__(name: str) -> object:
+    # Submodules that need more than NumPy (or are rarely used) load on first access.
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'upconv' has no attribute {name!r}")
+
 __all__ = [
     "ShapeError",
     "avg_pool",
