@@ -110,11 +110,18 @@ class TransposeGeometry:
     def as_conv(self) -> ConvGeometry:
         """The convolution whose input gradient this transposed convolution is.
 
-        It maps ``output_size`` back to ``size`` (the trailing ``output_padding`` elements
-        are simply not reached by its last window).
+        It maps ``output_size`` back to ``size`` when ``output_padding < stride`` (the trailing
+        ``output_padding`` elements are simply not reached by its last window); a larger
+        ``output_padding`` (allowed by PyTorch when ``dilation > stride``) makes room for
+        ``output_padding // stride`` more windows.
         """
+        out = tuple(
+            _conv_len(o, k, s, pb, pa, d)
+            for o, k, s, (pb, pa), d in zip(self.output_size, self.kernel_size, self.stride,
+                                            self.padding, self.dilation, strict=True)
+        )
         return ConvGeometry(
-            self.output_size, self.kernel_size, self.stride, self.padding, self.dilation, self.size
+            self.output_size, self.kernel_size, self.stride, self.padding, self.dilation, out
         )
 
 
@@ -393,6 +400,7 @@ def transpose_geometry(
     *,
     output_size: Any = None,
     func: str = "conv_transpose_output_size",
+    output_size_name: str = "output_size",
 ) -> TransposeGeometry:
     """Resolve and check a transposed convolution's arguments.
 
@@ -413,14 +421,15 @@ def transpose_geometry(
     pads = padding_pairs(padding, n, func, allow_strings=False)
     assert not isinstance(pads, str)
     if output_size is not None:
-        targets = per_dim(output_size, n, "output_size", func)
+        targets = per_dim(output_size, n, output_size_name, func)
         ops = []
         for axis in range(n):
             lo = _transpose_len(dims[axis], k[axis], s[axis], *pads[axis], 0, d[axis])
             hi = lo + s[axis] - 1
             if not lo <= targets[axis] <= hi:
                 raise ShapeError(
-                    f"{func}: output_size={fmt(targets, n == 1)} is not reachable: in dimension "
+                    f"{func}: {output_size_name}={fmt(targets, n == 1)} is not reachable: in "
+                    f"dimension "
                     f"{axis} the output size ranges from {lo} to {hi} (output_padding 0 to "
                     f"{s[axis] - 1}) for size={dims[axis]}, kernel_size={k[axis]}, stride="
                     f"{s[axis]}, padding={_pad_str(pads[axis])}, dilation={d[axis]}"
@@ -529,8 +538,10 @@ def conv_transpose_size_range(
     Returns
     -------
     (min, max)
-        ``min = s*(i'-1) + d*(k-1) + 1 - 2p`` and ``max = min + s - 1``; each an int, or a
-        tuple per dimension when ``size`` is a tuple.
+        ``min = s*(i'-1) + d*(k-1) + 1 - 2p`` and ``max = min + s - 1``, with ``min`` raised
+        to 1 when the padding crops more than the full output (some output paddings still
+        give a non-empty output); each an int, or a tuple per dimension when ``size`` is a
+        tuple.
 
     Examples
     --------
@@ -540,10 +551,25 @@ def conv_transpose_size_range(
     ((8, 10), (9, 11))
     """
     func = "conv_transpose_size_range"
-    _, as_int = _dims(size, func)
-    g = transpose_geometry(size, kernel_size, stride, padding, 0, dilation, func=func)
-    lo = g.output_size
-    hi = tuple(o + s - 1 for o, s in zip(lo, g.stride, strict=True))
+    dims, as_int = _dims(size, func)
+    n = len(dims)
+    k = per_dim(kernel_size, n, "kernel_size", func)
+    s = per_dim(stride, n, "stride", func)
+    d = per_dim(dilation, n, "dilation", func)
+    pads = padding_pairs(padding, n, func, allow_strings=False)
+    assert not isinstance(pads, str)
+    full = [_transpose_len(i, kk, ss, 0, 0, 0, dd) for i, kk, ss, dd in zip(dims, k, s, d,
+                                                                             strict=True)]
+    lo_raw = [f - pb - pa for f, (pb, pa) in zip(full, pads, strict=True)]
+    hi = tuple(v + ss - 1 for v, ss in zip(lo_raw, s, strict=True))
+    for axis in range(n):
+        if hi[axis] < 1:
+            raise ShapeError(
+                f"{func}: the output would be empty in dimension {axis}: the full output "
+                f"s*(i-1)+d*(k-1)+1={full[axis]} minus padding {_pad_str(pads[axis])} is "
+                f"{lo_raw[axis]} and output_padding adds at most {s[axis] - 1}; reduce padding"
+            )
+    lo = tuple(max(v, 1) for v in lo_raw)
     if as_int:
         return lo[0], hi[0]
     return lo, hi
@@ -588,7 +614,7 @@ def output_padding_for(
     >>> output_padding_for(7, 16, 3, stride=2, padding=1)
     Traceback (most recent call last):
     ...
-    upconv._validate.ShapeError: output_padding_for: output_size=16 is not reachable: in \
+    upconv._validate.ShapeError: output_padding_for: target=16 is not reachable: in \
 dimension 0 the output size ranges from 13 to 14 (output_padding 0 to 1) for size=7, \
 kernel_size=3, stride=2, padding=1, dilation=1
     """
@@ -596,7 +622,8 @@ kernel_size=3, stride=2, padding=1, dilation=1
     dims, as_int = _dims(size, func)
     targets = per_dim(target, len(dims), "target", func)
     g = transpose_geometry(
-        size, kernel_size, stride, padding, 0, dilation, output_size=targets, func=func
+        size, kernel_size, stride, padding, 0, dilation, output_size=targets, func=func,
+        output_size_name="target",
     )
     return fmt(g.output_padding, as_int)
 
@@ -721,14 +748,15 @@ def equivalent_conv(
 
     Examples
     --------
-    Seed 004, Figure 2.11 (i=6, k=3, s=2, p=1, a=1):
+    Seed 004, Figure 2.11: the convolution i=6, k=3, s=2, p=1 gives 3; its transpose takes
+    i'=3 back to 6 with a = (6 + 2 - 3) mod 2 = 1:
 
-    >>> eq = equivalent_conv(6, 3, stride=2, padding=1, output_padding=1)
+    >>> eq = equivalent_conv(3, 3, stride=2, padding=1, output_padding=1)
     >>> eq.stretched_size, eq.pad_before, eq.pad_after, eq.output_size, eq.relationship
-    (11, 1, 2, 12, 13)
+    (5, 1, 2, 6, 13)
     >>> print(eq)  # doctest: +ELLIPSIS
-    transposed convolution i'=6, k=3, s=2, p=1, a=1 -> o'=12
-      = direct convolution over the stretched input: ĩ'=11 (6 units with s - 1 = 1 zero ...
+    transposed convolution i'=3, k=3, s=2, p=1, a=1 -> o'=6
+      = direct convolution over the stretched input: ĩ'=5 (3 units with s - 1 = 1 zero ...
     """
     func = "equivalent_conv"
     _, as_int = _dims(size, func)
