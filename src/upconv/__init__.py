@@ -26,6 +26,7 @@ from .ops import (
     unpool,
     unpool_backward,
 )
+from .ops._parallel import get_num_threads, set_num_threads
 from .shapes import (
     conv_output_size,
     conv_transpose_output_size,
@@ -62,6 +63,7 @@ __all__ = [
     "conv_transpose_output_size",
     "conv_transpose_size_range",
     "equivalent_conv",
+    "get_num_threads",
     "interpolate",
     "interpolate_backward",
     "max_pool",
@@ -75,6 +77,7 @@ __all__ = [
     "pixel_unshuffle_backward",
     "pool_output_size",
     "same_padding",
+    "set_num_threads",
     "unpool",
     "unpool_backward",
 ]
