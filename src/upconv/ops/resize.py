@@ -364,10 +364,18 @@ def _periodic_plan(
     return r, plans, np.array(sorted(leftover), dtype=np.intp)
 
 
-def _along(x: np.ndarray, axis: int, taps: _Taps, out: np.ndarray | None = None) -> np.ndarray:
-    """Resize ``x`` along ``axis`` (L -> O) with ``taps`` (into ``out`` if given)."""
-    plan = _periodic_plan(x.shape[axis], taps)
-    if plan is None:
+_Plan = tuple[int, list[tuple[int, int, int, np.ndarray, np.ndarray]], np.ndarray] | None
+
+
+def _along(x: np.ndarray, axis: int, taps: _Taps, out: np.ndarray | None = None,
+           plan: _Plan | bool = True) -> np.ndarray:
+    """Resize ``x`` along ``axis`` (L -> O) with ``taps`` (into ``out`` if given).
+
+    ``plan`` is :func:`_periodic_plan`'s answer when already known (True: work it out).
+    """
+    if plan is True:
+        plan = _periodic_plan(x.shape[axis], taps)
+    if plan is None or plan is False:
         result = _along_gather(x, axis, taps)
         if out is None:
             return result
@@ -541,7 +549,8 @@ def interpolate(
     # for their temporaries to stay in cache, and the blocks are shared among threads.
     # The last axis first: its element-strided writes then touch the smallest array (when
     # upsampling), and the remaining passes write whole contiguous rows.
-    steps = [(axis, taps) for axis, taps in enumerate(_taps(plan, x.dtype.type, False), start=1)
+    steps = [(axis, taps, _periodic_plan(x.shape[axis + 1], taps))
+             for axis, taps in enumerate(_taps(plan, x.dtype.type, False), start=1)
              if not taps.is_identity(x.shape[axis + 1])][::-1]
     y = np.empty((*x.shape[:2], *plan.output_size), dtype=x.dtype)
     planes = x.shape[0] * x.shape[1]
@@ -553,8 +562,8 @@ def interpolate(
         for start in range(chunk.start, chunk.stop, block):
             sl = slice(start, min(start + block, chunk.stop))
             part = xp[sl]
-            for n, (axis, taps) in enumerate(steps):
-                part = _along(part, axis, taps, out=yp[sl] if n == len(steps) - 1 else None)
+            for n, (axis, taps, periodic) in enumerate(steps):
+                part = _along(part, axis, taps, yp[sl] if n == len(steps) - 1 else None, periodic)
             if not steps:
                 yp[sl] = part
 
