@@ -14,11 +14,14 @@ asked for explicitly, because a rank-4 array would otherwise be ambiguous.
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 import numpy as np
 
 from .._validate import ShapeError, check_int, float_array
+from ._parallel import split_planes
 
 
 def _check(
@@ -104,12 +107,13 @@ def pixel_shuffle(x: np.ndarray, upscale_factor: int, *, ndim: int = 2) -> np.nd
             f"{func}: x has {channels} channels (axis {x.ndim - d - 1} of shape {x.shape}), "
             f"which is not divisible by upscale_factor**{d} = {r**d}"
         )
-    b = len(lead)
-    # (*, C, r_1..r_d, s_1..s_d) -> (*, C, s_1, r_1, ..., s_d, r_d) -> (*, C, s_1*r, ..., s_d*r)
-    split = x.reshape(*lead, channels // r**d, *(r,) * d, *spatial)
-    order = [*range(b + 1)] + [b + 1 + k for axis in range(d) for k in (d + axis, axis)]
-    out = split.transpose(order).reshape(*lead, channels // r**d, *(s * r for s in spatial))
-    return _fresh(out, x)
+    # (B, C, r_1..r_d, s_1..s_d) -> (B, C, s_1, r_1, ..., s_d, r_d), leading axes as one B
+    c = channels // r**d
+    src = x.reshape(math.prod(lead), c, *(r,) * d, *spatial)
+    out = np.empty((src.shape[0], c, *(s * r for s in spatial)), dtype=x.dtype)
+    dst = out.reshape(src.shape[0], c, *(v for s in spatial for v in (s, r)))
+    _copy_phases(src, dst, r, d, up=True)
+    return out.reshape(*lead, c, *(s * r for s in spatial))
 
 
 def pixel_unshuffle(x: np.ndarray, downscale_factor: int, *, ndim: int = 2) -> np.ndarray:
@@ -167,16 +171,34 @@ def pixel_unshuffle(x: np.ndarray, downscale_factor: int, *, ndim: int = 2) -> n
                 f"{func}: x has shape {x.shape}; spatial dimension {axis} (size {s}) is not "
                 f"divisible by downscale_factor={r}"
             )
-    b = len(lead)
-    # (*, C, s_1, r_1, ..., s_d, r_d) -> (*, C, r_1..r_d, s_1..s_d) -> (*, C*r**d, s_1..s_d)
-    split = x.reshape(*lead, channels, *(v for s in spatial for v in (s // r, r)))
-    order = (
-        [*range(b + 1)]
-        + [b + 2 + 2 * axis for axis in range(d)]
-        + [b + 1 + 2 * axis for axis in range(d)]
-    )
-    out = split.transpose(order).reshape(*lead, channels * r**d, *(s // r for s in spatial))
-    return _fresh(out, x)
+    # (B, C, s_1, r_1, ..., s_d, r_d) -> (B, C, r_1..r_d, s_1..s_d), leading axes as one B
+    small = tuple(s // r for s in spatial)
+    src = x.reshape(math.prod(lead), channels, *(v for s in small for v in (s, r)))
+    out = np.empty((src.shape[0], channels * r**d, *small), dtype=x.dtype)
+    dst = out.reshape(src.shape[0], channels, *(r,) * d, *small)
+    _copy_phases(dst, src, r, d, up=False)
+    return out.reshape(*lead, channels * r**d, *small)
+
+
+def _copy_phases(packed: np.ndarray, spread: np.ndarray, r: int, d: int, up: bool) -> None:
+    """Copy between ``packed (B, C, r..r, *s)`` and ``spread (B, C, s_1, r, ..., s_d, r)``.
+
+    One copy per sub-pixel phase ``(i_1..i_d)``: a whole contiguous ``(*s)`` plane on the
+    packed side, every r-th element on the spread side.  Long inner loops, unlike a copy
+    through a 2d+2-axis transpose whose innermost axis has length r; split over threads.
+    """
+    def run(chunk: tuple[slice, ...]) -> None:
+        for phase in itertools.product(range(r), repeat=d):
+            at: tuple[Any, ...] = (slice(None), slice(None), *phase)
+            bt: tuple[Any, ...] = (slice(None), slice(None),
+                                   *(v for i in phase for v in (slice(None), i)))
+            a, b = packed[chunk][at], spread[chunk][bt]
+            if up:
+                b[...] = a
+            else:
+                a[...] = b
+
+    split_planes(packed.shape, packed.size, run)
 
 
 def _check_grad(grad_output: Any, shape: tuple[int, ...], func: str) -> np.ndarray:

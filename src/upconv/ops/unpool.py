@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import ShapeError, _show, per_dim
+from ._parallel import run_chunks
 from .pool import _check_grad, _plane_strides, _split_batch, _unbatch
 
 _POSITIONS = ("top-left", "center", "random")
@@ -112,20 +113,24 @@ def _check_indices(
     return indices.reshape(xb.shape)
 
 
-def _plane_rows(indices: np.ndarray, plane: int, func: str) -> tuple[np.ndarray, np.ndarray]:
-    """``(row, column)`` fancy indices into the output viewed as ``(N*C, plane)``."""
+def _check_range(indices: np.ndarray, plane: int, func: str) -> np.ndarray:
+    """The switches as ``(N*C, P)`` flat indices, all checked to lie inside a plane."""
     n, c = indices.shape[:2]
     cols = indices.reshape(n * c, -1)
-    bad = (cols < 0) | (cols >= plane)
-    if bad.any():
+    if cols.size and (int(cols.min()) < 0 or int(cols.max()) >= plane):
+        bad = (cols < 0) | (cols >= plane)
         pos = np.unravel_index(int(np.argmax(bad.reshape(-1))), indices.shape)
         value = int(indices[pos])
         raise ShapeError(
             f"{func}: indices holds {value} at position {tuple(int(v) for v in pos)}, "
             f"outside the output plane of {plane} elements (valid indices 0 to {plane - 1})"
         )
-    rows = np.broadcast_to(np.arange(n * c)[:, None], cols.shape)
-    return rows, cols.astype(np.intp, copy=False)
+    return cols
+
+
+def _flat(cols: np.ndarray, chunk: slice, plane: int) -> np.ndarray:
+    # switch j of plane r (within the chunk) is element r*plane + j of the chunk's block
+    return (cols[chunk] + np.arange(chunk.stop - chunk.start)[:, None] * plane).reshape(-1)
 
 
 def _scatter(
@@ -133,9 +138,16 @@ def _scatter(
 ) -> np.ndarray:
     n, c = xb.shape[:2]
     plane = math.prod(out_size)
-    rows, cols = _plane_rows(indices, plane, func)
-    out = np.zeros((n * c, plane), dtype=xb.dtype)
-    out[rows, cols] = xb.reshape(n * c, -1)
+    cols = _check_range(indices, plane, func)
+    values = xb.reshape(n * c, -1)
+    out = np.empty((n * c, plane), dtype=xb.dtype)
+
+    def run(chunk: slice) -> None:  # a block of planes, in its own thread
+        block = out[chunk]
+        block.fill(0)
+        block.reshape(-1)[_flat(cols, chunk, plane)] = values[chunk].reshape(-1)
+
+    run_chunks(n * c, out.size, run)
     return out.reshape(n, c, *out_size)
 
 
@@ -144,9 +156,16 @@ def _gather(
 ) -> np.ndarray:
     n, c = indices.shape[:2]
     plane = math.prod(out_size)
-    rows, cols = _plane_rows(indices, plane, func)
-    picked = grad.reshape(n * c, plane)[rows, cols]
-    return picked.astype(dtype, copy=False).reshape(indices.shape)
+    cols = _check_range(indices, plane, func)
+    source = np.ascontiguousarray(grad).reshape(n * c, plane)
+    out = np.empty(cols.shape, dtype=dtype)
+
+    def run(chunk: slice) -> None:
+        out[chunk] = source[chunk].reshape(-1)[_flat(cols, chunk, plane)].reshape(
+            out[chunk].shape)
+
+    run_chunks(n * c, cols.size, run)
+    return out.reshape(indices.shape)
 
 
 def max_unpool(
