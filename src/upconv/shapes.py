@@ -16,6 +16,7 @@ per-dimension tuples and are what the NumPy kernels build on.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -962,53 +963,63 @@ def _solve_dims(
     return per[0] if as_int else per
 
 
-def _solve_transpose_1d(
-    i: int,
-    target: int,
-    *,
+def _search_space(
+    func: str,
     kernel_size: int | None,
     stride: int | None,
     padding: int | None,
     dilation: int | None,
     max_kernel_size: int,
-) -> Solutions:
-    func = "solve_conv_transpose"
-    found, reachable = [], []
+) -> Iterator[tuple[int, int, int, int]]:
+    """Every ``(k, d, s, p)`` the solvers consider; given arguments are held fixed.
+
+    Kernel sizes and strides up to ``max_kernel_size``, dilations whose dilated kernel stays
+    within it (no dilation for k=1, where it means nothing), paddings ``0..d*(k-1)``.
+    """
     for k in _candidates(kernel_size, "kernel_size", func, max_kernel_size):
         ds = _candidates(dilation, "dilation", func, max(1, (max_kernel_size - 1) // max(k - 1, 1)))
         if k == 1 and dilation is None:
             ds = [1]
         for d in ds:
-            ke = _k_eff(k, d)
             for s in _candidates(stride, "stride", func, max_kernel_size):
-                for p in _candidates(padding, "padding", func, ke - 1, minimum=0):
-                    lo = _transpose_len(i, k, s, p, p, 0, d)
-                    for a in range(max(s, d)):
-                        if lo + a >= 1:
-                            reachable.append(lo + a)
-                    a = target - lo
-                    if 0 <= a < max(s, d):
-                        counts = checkerboard_counts(k, s, d)
-                        found.append(TransposeSolution(
-                            k, s, p, a, d, min(counts) == max(counts), counts, a < s
-                        ))
+                for p in _candidates(padding, "padding", func, _k_eff(k, d) - 1, minimum=0):
+                    yield k, d, s, p
+
+
+def _solutions(what: str, i: int, target: int, found: list[Any], good: str, reachable: list[int],
+               extra_rule: str, query: dict[str, Any]) -> Solutions:
+    # the explanation both solvers give: what was searched and, if nothing fits, what could
+    fixed = _fixed_text(**{k: query[k] for k in ("kernel_size", "stride", "padding",
+                                                  "dilation")})
+    mk = query["max_kernel_size"]
+    searched = f"kernel_size <= {mk}, stride <= {mk}, 0 <= padding <= d*(k-1){extra_rule}"
+    if found:
+        text = (f"{len(found)} {what}{'s' if len(found) != 1 else ''} map {i} to {target}"
+                f"{fixed} ({good}); searched {searched}")
+    else:
+        text = (f"no {what} maps {i} to {target}{fixed}; searched {searched}; reachable sizes "
+                f"are {_ranges(reachable)}")
+    return Solutions(found, text, query)
+
+
+def _solve_transpose_1d(i: int, target: int, **query: Any) -> Solutions:
+    found: list[TransposeSolution] = []
+    reachable: list[int] = []
+    for k, d, s, p in _search_space("solve_conv_transpose", **query):
+        lo = _transpose_len(i, k, s, p, p, 0, d)
+        reachable.extend(lo + a for a in range(max(s, d)) if lo + a >= 1)
+        a = target - lo
+        if 0 <= a < max(s, d):
+            counts = checkerboard_counts(k, s, d)
+            found.append(TransposeSolution(k, s, p, a, d, min(counts) == max(counts), counts,
+                                           a < s))
     found.sort(key=lambda x: (not x.checkerboard_free, not x.mirrors_conv, x.dilation != 1,
                               _k_eff(x.kernel_size, x.dilation), x.dilation, x.stride,
                               x.padding, x.output_padding))
-    fixed = _fixed_text(kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation)
-    searched = (f"kernel_size <= {max_kernel_size}, stride <= {max_kernel_size}, "
-                "0 <= padding <= d*(k-1), output_padding < max(stride, dilation)")
-    if found:
-        n_free = sum(x.checkerboard_free for x in found)
-        text = (f"{len(found)} transposed convolution{'s' if len(found) != 1 else ''} map {i} "
-                f"to {target}{fixed} ({n_free} checkerboard-free); searched {searched}")
-    else:
-        text = (f"no transposed convolution maps {i} to {target}{fixed}; searched {searched}; "
-                f"reachable sizes are {_ranges(reachable)}")
-    query = dict(size=i, target=target, kernel_size=kernel_size, stride=stride,
-                 padding=padding, dilation=dilation, max_kernel_size=max_kernel_size)
-    return Solutions(found, text, query)
+    good = f"{sum(x.checkerboard_free for x in found)} checkerboard-free"
+    return _solutions("transposed convolution", i, target, found, good, reachable,
+                      ", output_padding < max(stride, dilation)",
+                      dict(size=i, target=target, **query))
 
 
 def solve_conv_transpose(
@@ -1077,50 +1088,24 @@ def _unused_inputs(i: int, k: int, s: int, p: int, d: int, o: int) -> int:
     return i - len(read)
 
 
-def _solve_conv_1d(
-    i: int,
-    target: int,
-    *,
-    kernel_size: int | None,
-    stride: int | None,
-    padding: int | None,
-    dilation: int | None,
-    max_kernel_size: int,
-) -> Solutions:
-    func = "solve_conv"
-    found, reachable = [], []
-    for k in _candidates(kernel_size, "kernel_size", func, max_kernel_size):
-        ds = _candidates(dilation, "dilation", func, max(1, (max_kernel_size - 1) // max(k - 1, 1)))
-        if k == 1 and dilation is None:
-            ds = [1]
-        for d in ds:
-            ke = _k_eff(k, d)
-            for s in _candidates(stride, "stride", func, max_kernel_size):
-                for p in _candidates(padding, "padding", func, ke - 1, minimum=0):
-                    if ke > i + 2 * p:
-                        continue
-                    o = _conv_len(i, k, s, p, p, d)
-                    reachable.append(o)
-                    if o == target:
-                        found.append(ConvSolution(k, s, p, d, _unused_inputs(i, k, s, p, d, o),
-                                                  (i + 2 * p - ke) % s))
+def _solve_conv_1d(i: int, target: int, **query: Any) -> Solutions:
+    found: list[ConvSolution] = []
+    reachable: list[int] = []
+    for k, d, s, p in _search_space("solve_conv", **query):
+        ke = _k_eff(k, d)
+        if ke > i + 2 * p:
+            continue
+        o = _conv_len(i, k, s, p, p, d)
+        reachable.append(o)
+        if o == target:
+            found.append(ConvSolution(k, s, p, d, _unused_inputs(i, k, s, p, d, o),
+                                      (i + 2 * p - ke) % s))
     found.sort(key=lambda x: (x.unused_inputs > 0, x.dilation != 1,
                               _k_eff(x.kernel_size, x.dilation), x.dilation, x.stride,
                               x.padding, x.unused_inputs))
-    fixed = _fixed_text(kernel_size=kernel_size, stride=stride, padding=padding,
-                        dilation=dilation)
-    searched = (f"kernel_size <= {max_kernel_size}, stride <= {max_kernel_size}, "
-                "0 <= padding <= d*(k-1)")
-    if found:
-        n_all = sum(x.unused_inputs == 0 for x in found)
-        text = (f"{len(found)} convolution{'s' if len(found) != 1 else ''} map {i} to {target}"
-                f"{fixed} ({n_all} read every input); searched {searched}")
-    else:
-        text = (f"no convolution maps {i} to {target}{fixed}; searched {searched}; reachable "
-                f"sizes are {_ranges(reachable)}")
-    query = dict(size=i, target=target, kernel_size=kernel_size, stride=stride,
-                 padding=padding, dilation=dilation, max_kernel_size=max_kernel_size)
-    return Solutions(found, text, query)
+    good = f"{sum(x.unused_inputs == 0 for x in found)} read every input"
+    return _solutions("convolution", i, target, found, good, reachable, "",
+                      dict(size=i, target=target, **query))
 
 
 def solve_conv(
