@@ -49,6 +49,8 @@ def _show(value: Any) -> str:
         return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     if _is_int(value):
         return str(int(value))
+    if isinstance(value, np.floating):
+        return repr(float(value))
     return repr(value)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validate import ShapeError, batched, float_array, per_dim
+from .._validate import ShapeError, _show, batched, float_array, per_dim
 from ._parallel import run_chunks
 
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")
@@ -58,12 +58,6 @@ class _Resize:
     size: tuple[int, ...]  # input L
     output_size: tuple[int, ...]  # output O
     scales: tuple[float | None, ...]  # the scale that reaches the kernel (None: use L/O)
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    return repr(float(value)) if isinstance(value, np.floating) else repr(value)
 
 
 def _is_real(value: Any) -> bool:
