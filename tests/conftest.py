@@ -13,7 +13,7 @@ settings.register_profile(
     max_examples=int(os.environ.get("UPCONV_HYPOTHESIS_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    derandomize=False,
+    derandomize=True,  # CI must not go red on a new random draw; explore with "thorough"
     print_blob=True,
 )
 settings.register_profile(
