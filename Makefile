@@ -18,10 +18,13 @@ $(VENV)/.all: $(BIN)/python pyproject.toml constraints.txt
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.core
+	$(PIP) -e '.[viz]'
 	$(BIN)/upconv shape transpose --input 2x2 --kernel 2
 	$(BIN)/upconv shape transpose --input 6 --kernel 3 --stride 2 --padding 1 --output-padding 1
 	$(BIN)/upconv solve --input 7 --output 14
 	$(BIN)/upconv plan --input 28 --layers "conv k=3 s=2 p=1; pool k=2 ceil; conv k=3 s=2 p=1"
+	$(BIN)/upconv animate transpose --values '1,2;3,4' --kernel-values '5,5;5,5' --out out/seed002.gif
+	$(BIN)/upconv tour --out out/tour
 
 lint: $(VENV)/.all
 	$(BIN)/ruff check src tests benchmarks examples

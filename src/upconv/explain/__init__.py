@@ -9,6 +9,7 @@ only when a picture is drawn.
 from .animate import PRESETS, Animation, animate
 from .checkerboard import Checkerboard, checkerboard
 from .matrix import MatrixView, matrix
+from .tour import TourReport, tour
 from .trace import trace
 
 __all__ = [
@@ -16,8 +17,10 @@ __all__ = [
     "Animation",
     "Checkerboard",
     "MatrixView",
+    "TourReport",
     "animate",
     "checkerboard",
     "matrix",
+    "tour",
     "trace",
 ]
