@@ -15,16 +15,20 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 
 $(VENV)/.all: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) -e '.[all]'
+	touch $@ $(VENV)/.core $(VENV)/.viz
+
+$(VENV)/.viz: $(BIN)/python pyproject.toml
+	$(PIP) -e '.[viz]'
 	touch $@ $(VENV)/.core
 
-demo: $(VENV)/.core
-	$(PIP) -e '.[viz]'
+demo: $(VENV)/.viz
+	$(BIN)/upconv tour --out out/tour
 	$(BIN)/upconv shape transpose --input 2x2 --kernel 2
 	$(BIN)/upconv shape transpose --input 6 --kernel 3 --stride 2 --padding 1 --output-padding 1
 	$(BIN)/upconv solve --input 7 --output 14
 	$(BIN)/upconv plan --input 28 --layers "conv k=3 s=2 p=1; pool k=2 ceil; conv k=3 s=2 p=1"
 	$(BIN)/upconv animate transpose --values '1,2;3,4' --kernel-values '5,5;5,5' --out out/seed002.gif
-	$(BIN)/upconv tour --out out/tour
+	@echo "open out/tour/index.html in a browser"
 
 lint: $(VENV)/.all
 	$(BIN)/ruff check src tests benchmarks examples
