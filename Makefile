@@ -4,7 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean data
+
+# Fashion-MNIST for the experiments comes from Debian's package (MIT), never from the network at
+# run time.
+FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(FMNIST):
+	$(SUDO) apt-get install -y -q dataset-fashion-mnist || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q dataset-fashion-mnist)
+
+data: $(FMNIST)
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -34,7 +45,7 @@ lint: $(VENV)/.all
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 
-test: lint
+test: lint $(FMNIST)
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.all
