@@ -39,7 +39,7 @@ from .shapes import (
 
 __version__ = "0.1.0"
 
-_LAZY = ("explain", "reference", "torch")
+_LAZY = ("conventions", "explain", "reference", "torch")
 
 
 def __getattr__(name: str) -> object:

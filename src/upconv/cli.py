@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__, shapes
+from . import __version__, _cli_convert, shapes
 from ._validate import ShapeError
 
 EXIT_USAGE = 2
@@ -722,6 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.set_defaults(run=_plan)
 
     _explain_parsers(sub, common)
+    _cli_convert.add_parsers(sub, common)
     return parser
 
 

@@ -1,0 +1,12 @@
+"""ONNX (Runtime)'s conventions in NumPy (see :mod:`upconv.conventions`).
+
+Each function takes ONNX (Runtime)'s argument names and layouts and computes what it computes.
+"""
+
+from ._conv import onnx_conv as conv
+from ._conv import onnx_conv_transpose as conv_transpose
+
+__all__ = [
+    "conv",
+    "conv_transpose",
+]
