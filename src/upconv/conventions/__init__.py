@@ -9,19 +9,37 @@ The per-framework namespaces ``upconv.conventions.torch``, ``.tf``, ``.keras``, 
 NumPy only: no framework is imported.
 """
 
-from . import jax, keras, onnx, tf, torch
+from . import flax, jax, keras, onnx, tf, torch
 from ._common import FRAMEWORKS, Translation, check_framework, convert_kernel
 from ._conv import ConvSpec, TransposeSpec, direct_kernel, from_direct_kernel
+from ._pool import (
+    PoolSpec,
+    indices_onnx_to_torch,
+    indices_tf_to_torch,
+    indices_torch_to_onnx,
+    indices_torch_to_tf,
+)
+from ._resize import ResizeSpec
+from ._shuffle import ShuffleSpec, channel_permutation
 
 __all__ = [
     "ConvSpec",
     "FRAMEWORKS",
+    "PoolSpec",
+    "ResizeSpec",
+    "ShuffleSpec",
     "Translation",
     "TransposeSpec",
+    "channel_permutation",
     "check_framework",
     "convert_kernel",
     "direct_kernel",
+    "flax",
     "from_direct_kernel",
+    "indices_onnx_to_torch",
+    "indices_tf_to_torch",
+    "indices_torch_to_onnx",
+    "indices_torch_to_tf",
     "jax",
     "keras",
     "onnx",
