@@ -85,7 +85,7 @@ def test_conv_onnx_pads(capsys):
         (["convert", "--to", "tf", "conv", "--input", "5", "--kernel", "3", "--padding", "1:x"],
          "--padding='1:x' must look like"),
         (["code", "--framework", "torch", "transpose", "--input", "5"],
-         "the following arguments are required: --kernel"),
+         "--kernel is required for transpose"),
     ],
 )
 def test_errors_are_one_line(capsys, argv, match):
@@ -99,3 +99,40 @@ def test_help(capsys, command):
     with pytest.raises(SystemExit) as info:
         main([command, "--help"])
     assert info.value.code == 0 and "--from" in capsys.readouterr().out
+
+
+def test_pool_tf_same_to_torch_by_value(capsys):
+    from upconv.conventions import tf as tfc
+
+    code, out, _ = run(capsys, "convert", "--from", "tf", "--to", "torch", "max_pool", "--input",
+                       "7x7", "--kernel", "2", "--stride", "2", "--padding", "SAME", "--json")
+    tr = json.loads(out)["translation"]
+    assert code == 0 and tr["exact"]
+    x = np.random.default_rng(1).standard_normal((1, 3, 7, 7)).astype(np.float32)
+    a = tr["args"]
+    ours = F.max_pool2d(torch.from_numpy(x), a["kernel_size"], a["stride"], a["padding"],
+                        a["dilation"], a["ceil_mode"]).numpy()
+    # TF's SAME max pool (NumPy, checked against Keras/JAX in test_conventions_pool.py)
+    want = tfc.max_pool(x.transpose(0, 2, 3, 1), 2, 2, "SAME").transpose(0, 3, 1, 2)
+    np.testing.assert_allclose(ours, want)
+
+
+def test_resize_onnx_to_torch_by_value(capsys):
+    from upconv.conventions import onnx as onnxc
+
+    code, out, _ = run(capsys, "convert", "--from", "onnx", "--to", "torch", "resize", "--input",
+                       "5x6", "--scale", "2x2", "--mode", "linear", "--coordinate",
+                       "half_pixel", "--json")
+    tr = json.loads(out)["translation"]
+    assert code == 0 and tr["exact"]
+    x = np.random.default_rng(2).standard_normal((1, 2, 5, 6)).astype(np.float32)
+    ours = F.interpolate(torch.from_numpy(x), **tr["args"]).numpy()
+    want = onnxc.resize(x, scales=[1.0, 1.0, 2.0, 2.0], mode="linear",
+                        coordinate_transformation_mode="half_pixel")
+    np.testing.assert_allclose(ours, want, rtol=1e-5, atol=1e-6)
+
+
+def test_pixel_shuffle_dcr_needs_a_channel_permutation(capsys):
+    code, out, _ = run(capsys, "convert", "--from", "onnx", "--to", "torch", "pixel_shuffle",
+                       "--input", "4x4", "--kernel", "2", "--mode", "DCR")
+    assert code == 0 and "PixelShuffle" in out and "exact: no" in out and "permute" in out

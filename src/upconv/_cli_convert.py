@@ -64,11 +64,61 @@ def _onnx_pads(padding: Any, ndim: int) -> list[int] | None:
     return [b for b, _ in pairs] + [a for _, a in pairs]
 
 
+def _floats(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ShapeError(f"--scale={text!r} must be a number or one per dimension like 2x2")\
+            from None
+    return values[0] if len(values) == 1 else values
+
+
+def _resize_spec(args: argparse.Namespace, size: Any) -> Any:
+    from .conventions._resize import ResizeSpec
+
+    src, out, scale = args.source, _sizes(args.output_shape, "output-shape"), _floats(args.scale)
+    mode = args.mode
+    if src == "torch":
+        return ResizeSpec.from_torch(size, out, scale, mode or "nearest",
+                                     args.align_corners or None)
+    if src == "tf":
+        return ResizeSpec.from_tf(size, out, mode or "bilinear")
+    if src == "keras":
+        factor = int(scale) if isinstance(scale, float) else scale
+        return ResizeSpec.from_keras(size, factor or 2, mode or "nearest")
+    if src == "jax":
+        return ResizeSpec.from_jax(size, out, mode or "linear")
+    return ResizeSpec.from_onnx(size, scale if out is None else None, out, mode or "nearest",
+                                args.coordinate or "half_pixel",
+                                args.nearest_mode or "round_prefer_floor")
+
+
 def _spec(args: argparse.Namespace) -> Any:
     from .conventions._conv import ConvSpec, TransposeSpec
+    from .conventions._pool import PoolSpec
+    from .conventions._shuffle import ShuffleSpec
 
     src = args.source
     size = _sizes(args.input, "input")
+    if args.op == "resize":
+        return _resize_spec(args, size)
+    if args.kernel is None:
+        raise ShapeError(f"upconv convert: --kernel is required for {args.op} (the kernel size, "
+                         "or the factor for pixel shuffle)")
+    if args.op in ("pixel_shuffle", "pixel_unshuffle"):
+        factor = int(_sizes(args.kernel, "kernel"))
+        op = "depth_to_space" if args.op == "pixel_shuffle" else "space_to_depth"
+        if src == "torch":
+            return ShuffleSpec.from_torch(args.op, factor)
+        if src == "onnx":
+            onnx_op = "DepthToSpace" if args.op == "pixel_shuffle" else "SpaceToDepth"
+            return ShuffleSpec.from_onnx(onnx_op, factor, args.mode or "DCR")
+        if src == "keras":
+            return ShuffleSpec.from_keras(op, factor)
+        if src == "tf":
+            return ShuffleSpec.from_tf(op, factor)
     k = _sizes(args.kernel, "kernel")
     s = _sizes(args.stride, "stride")
     d = _sizes(args.dilation, "dilation")
@@ -77,6 +127,19 @@ def _spec(args: argparse.Namespace) -> Any:
     pad = _padding(args.padding, src)
     ndim = 1 if isinstance(size, int) else len(size)
     g = args.groups
+    if args.op in ("max_pool", "avg_pool"):
+        kind = args.op.split("_")[0]
+        if src == "torch":
+            return PoolSpec.from_torch(kind, size, k, s, pad or 0, d or 1, args.ceil_mode)
+        if src == "tf":
+            return PoolSpec.from_tf(kind, size, k, s or k, pad or "VALID")
+        if src == "keras":
+            return PoolSpec.from_keras(kind, size, k, s, pad or "valid")
+        if src == "jax":
+            return PoolSpec.from_jax(kind, size, k, s, pad or "VALID", d)
+        if src == "onnx":
+            return PoolSpec.from_onnx(kind, size, k, s, _onnx_pads(pad, ndim), d, args.auto_pad,
+                                      int(args.ceil_mode))
     if args.op == "transpose":
         if src == "torch":
             return TransposeSpec.from_torch(size, k, s or 1, pad or 0, a or 0, d or 1, groups=g)
@@ -140,13 +203,14 @@ def _code(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _op_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("op", choices=["transpose", "conv"],
-                   help="transposed convolution or convolution")
+    p.add_argument("op", choices=["transpose", "conv", "max_pool", "avg_pool", "resize",
+                                  "pixel_shuffle", "pixel_unshuffle"],
+                   help="the operation (pixel shuffle: --kernel is the factor)")
     p.add_argument("--from", dest="source", default="torch",
                    help="the convention the flags are written in: torch (default), tf, keras, "
                    "jax, onnx")
     p.add_argument("--input", required=True, help="spatial input size: 7 or 7x7")
-    p.add_argument("--kernel", required=True, help="kernel size: 3 or 3x3")
+    p.add_argument("--kernel", help="kernel size: 3 or 3x3 (pixel shuffle: the factor)")
     p.add_argument("--stride", help="stride (strides)")
     p.add_argument("--padding", help=_FLAGS_HELP["padding"])
     p.add_argument("--output-padding", help="torch/keras/onnx output_padding")
@@ -156,6 +220,13 @@ def _op_flags(p: argparse.ArgumentParser) -> None:
                    help="onnx auto_pad: NOTSET, SAME_UPPER, SAME_LOWER, VALID")
     p.add_argument("--transpose-kernel", action="store_true", help="jax transpose_kernel=True")
     p.add_argument("--groups", type=int, default=1, help="groups (group, feature_group_count)")
+    p.add_argument("--ceil-mode", action="store_true", help="pools: ceil_mode")
+    p.add_argument("--scale", help="resize: scale factor(s), e.g. 2 or 2x2")
+    p.add_argument("--mode", help="resize: the source's mode/method (e.g. torch bilinear, tf "
+                   "bilinear, jax linear, onnx linear); onnx DepthToSpace: DCR or CRD")
+    p.add_argument("--align-corners", action="store_true", help="torch resize: align_corners")
+    p.add_argument("--coordinate", help="onnx resize: coordinate_transformation_mode")
+    p.add_argument("--nearest-mode", help="onnx resize: nearest_mode")
 
 
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
