@@ -2,37 +2,62 @@
 
 A convolution is one matrix product once the input has been unrolled into columns (*im2col*);
 a transposed convolution is the product with the transposed weight followed by the adjoint of
-the unrolling (*col2im*), which is PyTorch's CPU algorithm (``slow_conv_transpose2d``).
+the unrolling (*col2im*), which is PyTorch's CPU algorithm (``slow_conv_transpose2d``).  What
+makes either fast in NumPy is the memory traffic around the GEMM, so both work on one layout.
 
-Both unrollings use the same tap geometry.  For kernel tap ``a`` (per dimension) the
-convolution reads input position ``h = j*s + a*d - p_before`` for output position ``j``; the
-transposed convolution writes output ``h`` from input ``j`` by the same formula.  So each tap
-is one strided slice on each side, positions that fall into the padding are simply not
-copied, and no padded copy of the input is ever made.  Python loops run over kernel taps
-and over blocks of work for very large inputs, never over single batch elements or spatial
-positions: column buffers stay under :data:`MAX_COLUMN_ELEMENTS`, by taking several samples at
-a time, or, when one sample is too big, bands of rows along the first spatial axis.
+**Row layout.**  Every buffer is ``(C, A1, N, A2, ..., Ad)``: the first spatial axis outermost,
+then the batch, then the other spatial axes, flattened.  The GEMM's columns are then the whole
+batch at once, and a shift by ``q`` along axis ``i`` is a shift of the flat index by ``q`` times
+that axis's stride.  Inner axes carry ``Q - 1`` columns of zeros (``Q`` shifts), so a shifted
+read never wraps into a real neighbour: every kernel tap becomes **one long contiguous copy or
+add**, instead of a strided one per row.  The first axis needs no such padding, so 2-d
+layers waste only ``(Q-1)/W`` of the GEMM; 1-d problems are lifted to 2-d with a unit first axis.
 
-Column buffer layout: ``cols[c, tap, n, *positions]``, i.e. the matrix ``(C*K, N*P)`` with
-``K = prod(kernel_size)`` taps and ``P`` positions; ``C*K`` matches the weight's natural
-memory order ``(C_out, C_in/groups, *k)`` so the weight is only ever reshaped, never copied.
+**Output phases.**  With stride ``s``, transposed-convolution tap ``a`` writes output
+``o = j*s + a*d - p = (j + q_a)*s + rho_a - beta`` (after picking the phase origin ``beta``):
+each output phase ``rho`` is a stride-1 correlation over the grid ``mu = j + q`` with its own
+taps.  Three kernels build on that:
+
+* :func:`conv_transpose_forward` -- one GEMM ``(C_out*k^d, C_in) @ (C_in, N*L)`` with the
+  weight read through a transposed view, then col2im into per-phase buffers (contiguous adds);
+* :func:`conv_transpose_phases` -- im2col of the ``Q^d`` shifts of the input and one GEMM
+  ``(C_out*P, C_in*Q^d)`` that computes every phase at once (no col2im at all);
+* :func:`conv_transpose_depthwise` -- one input channel per group: a tiny GEMM per channel whose
+  columns are the last axis's phases, so its output rows come out already interleaved;
+
+each ending with an *interleave* of the phases into the output (one strided copy, bias fused).
+:func:`conv_forward` splits the input into its ``s^d`` input phases once, after which every tap
+of the im2col is again a contiguous copy.
+
+Work is done in blocks of grid rows whose buffers stay under :data:`MAX_COLUMN_ELEMENTS`
+(cache-sized, and a bound on extra memory).  BLAS calls stay in the calling thread (BLAS has its
+own threads); the memory-bound copies, adds and interleaves are split over output or input
+channels with :func:`._parallel.run_chunks` (NumPy releases the GIL in its loops).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
-from collections.abc import Iterator, Sequence
-from typing import Any
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from ._parallel import MIN_ELEMENTS_PER_THREAD, run_chunks
 
 Slices = tuple[slice, ...]
 Index = tuple[Any, ...]
 
-# Largest column buffer (in elements) built at once: 16 MiB of float32.  Larger blocks gain
-# nothing (the GEMMs are already big) and lose cache locality and allocator reuse.
-MAX_COLUMN_ELEMENTS = 1 << 22
+# Largest block buffer (in elements) built at once: 8 MiB of float32.  Larger blocks gain
+# nothing (the GEMMs are already big) and lose cache locality, allocator reuse and memory.
+MAX_COLUMN_ELEMENTS = 1 << 21
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry
 
 
 def _tap_range(count: int, s: int, off: int, limit: int) -> tuple[slice, slice] | None:
@@ -69,6 +94,790 @@ def taps(
         else:
             complete = all(j.stop - j.start == c for j, c in zip(js, count, strict=True))
             yield tap, tuple(js), tuple(hs), complete
+
+
+class _Axis(NamedTuple):
+    """One spatial axis of a transposed convolution in output-phase form."""
+
+    s: int  # stride
+    beta: int  # phase origin: output o = mu*s + rho - beta
+    lo: int  # smallest shift; grid index c <-> mu = lo + c
+    span: int  # Q, the number of shifts: the grid has L + Q - 1 entries
+    rho: tuple[int, ...]  # per kernel tap: its output phase
+    q: tuple[int, ...]  # per kernel tap: its shift minus lo, in [0, Q)
+    used: tuple[int, ...]  # phases that receive taps
+    size: int  # input length L
+    out: int  # output length O
+
+
+def _transpose_axis(k: int, s: int, d: int, pb: int, size: int, out: int) -> _Axis:
+    # Tap a writes o = j*s + a*d - pb.  With e = a*d - pb + beta, o + beta = (j + e//s)*s + e%s.
+    # Any beta in [0, s) is valid; the one with the fewest distinct shifts keeps the sub-pixel
+    # GEMM's K = C_in*Q^d smallest (k = 4, s = 2, p = 1 needs Q = 2 with beta = 1, Q = 3 with 0).
+    best = None
+    for beta in range(s):
+        e = [a * d - pb + beta for a in range(k)]
+        qs = [v // s for v in e]
+        lo = min(qs)
+        axis = _Axis(s, beta, lo, max(qs) - lo + 1, tuple(v % s for v in e),
+                     tuple(v - lo for v in qs), tuple(sorted({v % s for v in e})), size, out)
+        if best is None or axis.span < best.span:
+            best = axis
+    assert best is not None
+    return best
+
+
+def _grid_slices(ax: _Axis, rho: int, g0: int, count: int) -> tuple[slice, slice] | None:
+    # Grid entries [g0, g0 + count) of phase rho that land in the output: (grid slice relative
+    # to g0, output slice).  Grid index c is mu = lo + c, output o = mu*s + rho - beta.
+    first = max(g0, -((rho - ax.beta) // ax.s) - ax.lo)
+    stop = min(g0 + count, (ax.out - 1 + ax.beta - rho) // ax.s - ax.lo + 1)
+    if stop <= first:
+        return None
+    o0 = (ax.lo + first) * ax.s + rho - ax.beta
+    return slice(first - g0, stop - g0), slice(o0, o0 + (stop - first - 1) * ax.s + 1, ax.s)
+
+
+def _folded_slices(ax: _Axis, extent: int) -> tuple[slice, slice]:
+    # A last axis whose phases are already interleaved: run index u = c*s + rho is output
+    # o = u + lo*s - beta.
+    u0 = ax.beta - ax.lo * ax.s
+    count = min(ax.out, extent * ax.s - u0)
+    return slice(u0, u0 + count), slice(0, count)
+
+
+def _covers(ax: _Axis, every_phase: bool = False) -> bool:
+    # Whether the grid reaches every output of this axis (else those outputs are 0 + bias):
+    # phases without taps (dilation) and output_padding past the full output are not reached.
+    for rho in range(ax.s):
+        lo_mu = -((rho - ax.beta) // ax.s)
+        hi_mu = (ax.out - 1 + ax.beta - rho) // ax.s
+        if hi_mu < lo_mu:
+            continue  # no output in this phase
+        if (rho not in ax.used and not every_phase) or lo_mu < ax.lo or \
+                hi_mu > ax.lo + ax.size + ax.span - 2:
+            return False
+    return True
+
+
+def _strides(n: int, inner: Sequence[int]) -> list[int]:
+    # Element strides of the spatial axes in the flat row layout (A1, N, *inner).
+    return [n * math.prod(inner), *(math.prod(inner[i + 1:]) for i in range(len(inner)))]
+
+
+def _lift(
+    x: np.ndarray, weight: np.ndarray, *per_axis: tuple[Sequence[int], int]
+) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+    # 1-d -> 2-d with a unit first axis, so every problem has an inner (padded) axis; each
+    # per-axis argument comes with its value on the new axis.
+    if x.ndim > 3:
+        return x, weight, [list(v) for v, _ in per_axis]
+    return x[:, :, None], weight[:, :, None], [[unit, *v] for v, unit in per_axis]
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout helpers
+
+
+def _zero_outside(a: np.ndarray, axes: Sequence[int], box: Sequence[slice]) -> None:
+    # Zero everything of ``a`` outside ``box`` (one slice per listed axis), slab by slab.
+    for ax, sl in zip(axes, box, strict=True):
+        lead: Index = (slice(None),) * ax
+        if sl.start > 0:
+            a[(*lead, slice(0, sl.start))] = 0
+        if sl.stop < a.shape[ax]:
+            a[(*lead, slice(sl.stop, None))] = 0
+
+
+def _gather_rows(x: np.ndarray, out: np.ndarray, cs: slice, *, m0: int, steps: Sequence[int],
+                 offsets: Sequence[int]) -> None:
+    """Fill rows of a row-layout block from ``x``, for the channels ``cs``.
+
+    ``out[c, i, n, *j] = x[n, c, (m0 + i)*s_1 + off_1, *(j*s + off)]``, 0 where that is outside
+    ``x``: with steps 1 a zero-padded copy, with strides one input phase.  Only the rows of one
+    block are read, so the block stays in cache for the shifted copies and the GEMM after it.
+    """
+    counts = [out.shape[1], *out.shape[3:]]
+    rngs = []
+    for ax, (count, s, off, length) in enumerate(zip(counts, steps, offsets, x.shape[2:],
+                                                     strict=True)):
+        r = _tap_range(count, s, off + (m0 * s if ax == 0 else 0), length)
+        if r is None:  # this block only ever reads padding
+            out[cs] = 0
+            return
+        rngs.append(r)
+    part = out[cs]
+    box = [j for j, _ in rngs]
+    _zero_outside(part, [1, *range(3, part.ndim)], box)
+    take: Index = (slice(None), cs, *(h for _, h in rngs))
+    src = x[take]
+    part[(slice(None), box[0], slice(None), *box[1:])] = src.transpose(1, 2, 0, *range(3, src.ndim))
+
+
+def _shifted_copies(src: np.ndarray, offsets: Sequence[int], start: int, out: np.ndarray,
+                    cs: slice) -> None:
+    # out[c, i, :] = src[c, start + offsets[i] : ... + length] for the channels cs: im2col in
+    # the row layout, one contiguous block copy per tap.
+    length = out.shape[2]
+    for i, off in enumerate(offsets):
+        out[cs, i] = src[cs, start + off:start + off + length]
+
+
+def _put(y: np.ndarray, src: np.ndarray, pairs: Sequence[tuple[slice, slice]], osl: slice,
+         bias: np.ndarray | None) -> None:
+    # y[:, osl, *dst] = src[:, a1, :, *a] (+ bias): src (C_sl, A1, N, *A) in the row layout,
+    # one (source, destination) slice pair per spatial axis.
+    s_idx: Index = (slice(None), pairs[0][0], slice(None), *(p[0] for p in pairs[1:]))
+    d_idx: Index = (slice(None), osl, *(p[1] for p in pairs))
+    view = src[s_idx]
+    view = view.transpose(2, 0, 1, *range(3, view.ndim))  # (N, C_sl, *positions)
+    dst = y[d_idx]
+    if bias is None:
+        dst[...] = view
+    else:
+        np.add(view, bias[osl].reshape(-1, *(1,) * (y.ndim - 2)), out=dst)
+
+
+def _output(shape: Sequence[int], dtype: Any, bias: np.ndarray | None,
+            covered: bool) -> np.ndarray:
+    # The output buffer: uninitialised when the kernel writes every element, else 0 + bias.
+    if covered:
+        return np.empty(shape, dtype=dtype)
+    y = np.zeros(shape, dtype=dtype)
+    if bias is not None:
+        y += bias.reshape(-1, *(1,) * (len(shape) - 2))
+    return y
+
+
+# Temporaries are reused across calls, per calling thread: a freshly allocated large array
+# costs one page fault per 4 KiB on first touch (the allocator returns big blocks to the system
+# on free), which here is about as slow as the copy that fills it.  Blocks larger than this
+# are not kept.
+MAX_SCRATCH_BYTES = 32 << 20
+_scratch_local = threading.local()
+
+
+def _scratch(slot: str, shape: Sequence[int], dtype: Any) -> np.ndarray:
+    """An uninitialised buffer of this thread for temporary ``slot`` (never returned out)."""
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    pool: dict[str, np.ndarray] | None = getattr(_scratch_local, "pool", None)
+    if pool is None:
+        pool = _scratch_local.pool = {}
+    buf = pool.get(slot)
+    if buf is None or buf.nbytes < nbytes:
+        buf = np.empty(max(nbytes, 1), dtype=np.uint8)
+        if nbytes <= MAX_SCRATCH_BYTES:
+            pool[slot] = buf
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+# Fewest GEMM columns per block: narrower products lose BLAS efficiency faster than larger
+# blocks lose cache locality.
+MIN_BLOCK_COLUMNS = 1024
+
+
+# Elements a thread must get before a pass is split: right after a GEMM, BLAS's idle threads
+# still spin on the other cores for a while, so a small pass is faster in the calling thread.
+MIN_SPLIT_ELEMENTS = 1 << 19
+
+
+def _split(count: int, work: int, fn: Callable[[slice], None]) -> None:
+    # run_chunks with this module's threshold (it counts work in its own units)
+    run_chunks(count, work * MIN_ELEMENTS_PER_THREAD // MIN_SPLIT_ELEMENTS, fn)
+
+
+def _rows_per_block(per_row: int, rows: int, row: int) -> int:
+    # Rows per block under the budget (but at least MIN_BLOCK_COLUMNS columns), balanced so
+    # that the last block is not a sliver.
+    most = max(1, min(rows, max(MAX_COLUMN_ELEMENTS // max(per_row, 1),
+                                -(-MIN_BLOCK_COLUMNS // max(row, 1)))))
+    count = -(-rows // most)
+    return -(-rows // count)
+
+
+# ---------------------------------------------------------------------------------------------
+# Convolution
+
+
+def conv_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> np.ndarray:
+    """Convolution ``(N, C_in, *L) -> (N, C_out, *O)`` as im2col + one GEMM per block.
+
+    Output ``mu`` reads the padded input at ``mu*s + a*d``, i.e. input phase ``r = (a*d) % s``
+    at index ``mu + (a*d) // s``.  Per block of output rows, the rows of each input phase are
+    gathered into the row layout ``(C_in, rows + Q, N, *(O + Q - 1))``; then every tap's columns
+    are one contiguous copy and the GEMM is ``(G, C_out/G, C_in/G*K) @ (G, C_in/G*K, rows)``
+    with the weight only reshaped.  Columns past ``O`` on the inner axes are computed and
+    dropped.
+    """
+    nd = len(out_size)
+    if x.shape[0] == 0 or weight.shape[0] == 0:
+        return _output((x.shape[0], weight.shape[0], *out_size), x.dtype, bias, False)
+    x, weight, (stride, pad_before, dilation, out_size) = _lift(
+        x, weight, (stride, 1), (pad_before, 0), (dilation, 1), (out_size, 1))
+    n, c_in = x.shape[:2]
+    c_out, cin_g, *k_size = weight.shape
+    cout_g, k = c_out // groups, math.prod(k_size)
+    spans, inner, combos, tap_src = _conv_plan(n, tuple(k_size), tuple(stride),
+                                               tuple(dilation), tuple(out_size))
+    row = n * math.prod(inner)
+    wm = weight.reshape(groups, cout_g, cin_g * k)
+    y = np.empty((n, c_out, *out_size), dtype=x.dtype)
+    rows_per = _rows_per_block(max(c_in * (k + len(combos)), c_out) * row, out_size[0], row)
+    # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
+    phases = _scratch("rows", (len(combos), c_in, rows_per + spans[0], n, *inner), x.dtype)
+    keep = tuple(slice(0, o) for o in out_size[1:])
+    if groups > 1 and cout_g * cin_g * k <= _TINY_GROUP:
+        # Many tiny per-group products (depthwise layers): BLAS threads cannot help them, so
+        # each thread takes whole groups, and columns are built for a few groups at a time so
+        # that they are still in cache when the product reads them.
+        rows_per = _rows_per_block(c_in * len(combos) * row, out_size[0], row)
+        phases = _scratch("rows", (len(combos), c_in, rows_per + spans[0], n, *inner), x.dtype)
+        for r0 in range(0, out_size[0], rows_per):
+            r1 = min(out_size[0], r0 + rows_per)
+            ph = phases[:, :, :r1 - r0 + spans[0]]
+            _split(groups, ph.size, functools.partial(
+                _conv_groups, x=x, wm=wm, bias=bias, y=y, ph=ph, r0=r0, r1=r1, stride=stride,
+                pad_before=pad_before, combos=combos, tap_src=tap_src, keep=keep))
+        return y[:, :, 0] if nd == 1 else y
+    if len(combos) == k or (all(s == 1 for s in stride) and min(out_size[1:]) >= 32):
+        # Every tap reads its own input phase (k <= s), or long stride-1 rows: gather each
+        # tap's columns straight from x, with no phase buffer and no padding columns.
+        _conv_direct(x, wm, bias, y, stride, pad_before, dilation, k_size)
+        return y[:, :, 0] if nd == 1 else y
+    cols = _scratch("cols", (c_in, k, rows_per * row), x.dtype) if k > 1 else None
+    gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
+    for r0 in range(0, out_size[0], rows_per):
+        r1 = min(out_size[0], r0 + rows_per)
+        length = (r1 - r0) * row
+        ph = phases[:, :, :r1 - r0 + spans[0]]
+        flat = ph.reshape(len(combos), c_in, -1)
+        block = flat[tap_src[0][0], :, tap_src[0][1]:tap_src[0][1] + length]
+        if cols is not None:
+            block = cols[:, :, :length]
+
+        def fill(cs: slice, r0: int = r0, ph: np.ndarray = ph, flat: np.ndarray = flat,
+                 block: np.ndarray = block, length: int = length) -> None:
+            for ci, combo in enumerate(combos):
+                _gather_rows(x, ph[ci], cs, m0=r0, steps=stride,
+                             offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
+            if cols is not None:
+                for t, (ci, off) in enumerate(tap_src):
+                    block[cs, t] = flat[ci, cs, off:off + length]
+
+        _split(c_in, ph[:, :, :r1 - r0].size + block.size, fill)
+        # (G, C_out/G, C_in/G*K) @ (G, C_in/G*K, rows) -> (C_out, rows, N, *inner)
+        r = np.matmul(wm, block.reshape(groups, cin_g * k, length), out=gemm[:, :, :length])
+        r = r.reshape(c_out, r1 - r0, n, *inner)
+
+        def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
+            pairs = [(slice(None), slice(r0, r1)), *((sl, sl) for sl in keep)]
+            _put(y, r[osl], pairs, osl, bias)
+
+        _split(c_out, r.size, copy_out)
+    return y[:, :, 0] if nd == 1 else y
+
+
+@functools.lru_cache(maxsize=256)
+def _conv_plan(n: int, k_size: tuple[int, ...], stride: tuple[int, ...],
+               dilation: tuple[int, ...], out_size: tuple[int, ...]
+               ) -> tuple[list[int], list[int], list[tuple[int, ...]], list[tuple[int, int]]]:
+    # Per axis, tap a reads input phase (a*d) % s at shift (a*d) // s.  Returns the spans Q,
+    # the inner grid extents O + Q - 1, the input phase combinations in use, and per tap its
+    # phase's index and flat offset.  Integers only, so caching is safe.
+    phase = [[(a * d) % s for a in range(kk)] for kk, s, d in zip(k_size, stride, dilation,
+                                                                    strict=True)]
+    shift = [[(a * d) // s for a in range(kk)] for kk, s, d in zip(k_size, stride, dilation,
+                                                                    strict=True)]
+    spans = [max(q) + 1 for q in shift]
+    inner = [o + q - 1 for o, q in zip(out_size[1:], spans[1:], strict=True)]
+    strides = _strides(n, inner)
+    combos = list(itertools.product(*(sorted(set(r)) for r in phase)))
+    where = {c: i for i, c in enumerate(combos)}
+    tap_src = [(where[tuple(phase[i][t] for i, t in enumerate(a))],
+                sum(shift[i][t] * strides[i] for i, t in enumerate(a)))
+               for a in itertools.product(*(range(kk) for kk in k_size))]
+    return spans, inner, combos, tap_src
+
+
+def _conv_direct(x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None, y: np.ndarray,
+                 stride: Sequence[int], pad_before: Sequence[int], dilation: Sequence[int],
+                 k_size: Sequence[int]) -> None:
+    # im2col with one strided gather per tap into (C_in, K, rows, N, *O), then the GEMM; for a
+    # single sample the GEMM writes its rows of y directly.
+    n, c_in = x.shape[:2]
+    groups, cout_g, _ = wm.shape
+    c_out, cin_g, k = groups * cout_g, c_in // groups, math.prod(k_size)
+    out_size = y.shape[2:]
+    row = n * math.prod(out_size[1:])
+    tap_off = [[a * d - pb for a, d, pb in zip(t, dilation, pad_before, strict=True)]
+               for t in itertools.product(*(range(kk) for kk in k_size))]
+    rows_per = _rows_per_block(max(c_in * k, c_out) * row, out_size[0], row)
+    cols = _scratch("cols", (c_in, k, rows_per, n, *out_size[1:]), x.dtype)
+    gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
+    for r0 in range(0, out_size[0], rows_per):
+        r1 = min(out_size[0], r0 + rows_per)
+        length = (r1 - r0) * row
+        block = cols[:, :, :r1 - r0]
+
+        def fill(cs: slice, r0: int = r0, block: np.ndarray = block) -> None:
+            for t, offsets in enumerate(tap_off):
+                _gather_rows(x, block[:, t], cs, m0=r0, steps=stride, offsets=offsets)
+
+        _split(c_in, block.size, fill)
+        b = block.reshape(groups, cin_g * k, length)
+        if n == 1:  # (C_out, rows, *O) of y is already the GEMM's output layout
+            into = y[0, :, r0:r1]
+            np.matmul(wm, b, out=into.reshape(groups, cout_g, length))
+            if bias is not None:
+                into += bias.reshape(-1, *(1,) * (into.ndim - 1))
+            continue
+        r = np.matmul(wm, b, out=gemm[:, :, :length]).reshape(c_out, r1 - r0, n, *out_size[1:])
+
+        def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
+            pairs = [(slice(None), slice(r0, r1)), *((slice(None), slice(None)),) * (r.ndim - 3)]
+            _put(y, r[osl], pairs, osl, bias)
+
+        _split(c_out, r.size, copy_out)
+
+
+# A per-group weight of at most this many entries makes a group's GEMM too small for BLAS
+# threads; such convolutions go group-parallel (see conv_forward).
+_TINY_GROUP = 256
+
+
+def _conv_groups(gs: slice, *, x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None,
+                 y: np.ndarray, ph: np.ndarray, r0: int, r1: int, stride: Sequence[int],
+                 pad_before: Sequence[int], combos: Sequence[tuple[int, ...]],
+                 tap_src: Sequence[tuple[int, int]], keep: Sequence[slice]) -> None:
+    # Output rows [r0, r1) of the groups gs: gather their input phases into ph, then, a few
+    # groups at a time (this thread's scratch buffers, in cache), the per-group products.
+    groups, cout_g, _ = wm.shape
+    cin_g = x.shape[1] // groups
+    k = len(tap_src)
+    n, inner = ph.shape[3], ph.shape[4:]
+    length = (r1 - r0) * n * math.prod(inner)
+    cs = slice(gs.start * cin_g, gs.stop * cin_g)
+    for ci, combo in enumerate(combos):
+        _gather_rows(x, ph[ci], cs, m0=r0, steps=stride,
+                     offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
+    flat = ph.reshape(len(combos), x.shape[1], -1)
+    # One input channel per group and long rows: a multiply-add per tap on the shifted input
+    # itself, no columns.  BLAS calls from several threads are serialised by OpenBLAS, these
+    # NumPy loops are not; for short rows, the two calls per tap cost more than they save.
+    fma = cin_g == 1 and length >= 4096
+    # groups whose columns (or partial sums) fit in cache
+    step = max(2, (1 << 17) // (cin_g * (2 * cout_g if fma else k) * length))
+    step = min(step, gs.stop - gs.start)
+    out = _scratch("gemm", (step, cout_g, length), x.dtype)
+    pairs = [(slice(None), slice(r0, r1)), *((sl, sl) for sl in keep)]
+    if fma:
+        part = _scratch("part", (step, cout_g, length), x.dtype)
+        wt = wm[:, :, :, None]  # (G, C_out/G, K, 1)
+    else:
+        cols = _scratch("cols", (step * cin_g, k, length), x.dtype)
+    for g0 in range(gs.start, gs.stop, step):
+        g1 = min(gs.stop, g0 + step)
+        r = out[:g1 - g0]
+        if fma:
+            p = part[:g1 - g0]
+            for t, (ci, off) in enumerate(tap_src):
+                win = flat[ci, g0:g1, None, off:off + length]  # (G', 1, rows)
+                np.multiply(win, wt[g0:g1, :, t], out=r if t == 0 else p)
+                if t:
+                    r += p
+        else:
+            block = cols[:(g1 - g0) * cin_g]
+            for t, (ci, off) in enumerate(tap_src):
+                block[:, t] = flat[ci, g0 * cin_g:g1 * cin_g, off:off + length]
+            np.matmul(wm[g0:g1], block.reshape(g1 - g0, cin_g * k, length), out=r)
+        osl = slice(g0 * cout_g, g1 * cout_g)
+        _put(y, r.reshape(-1, r1 - r0, n, *inner), pairs, osl, bias)
+
+
+# ---------------------------------------------------------------------------------------------
+# Transposed convolution
+
+
+class _Plan(NamedTuple):
+    axes: list[_Axis]
+    grid: list[int]  # grid extents L + Q - 1 per axis
+    row: int  # elements per grid row: N * prod(grid[1:])
+    strides: list[int]  # flat strides of the spatial axes
+    combos: list[tuple[int, ...]]  # phase combinations that receive taps
+    tap_phase: list[int]  # per kernel tap: index into combos
+    tap_shift: list[tuple[int, ...]]  # per kernel tap: shift per axis, in [0, Q)
+    tap_offset: list[int]  # per kernel tap: flat offset of its shift (col2im's adds)
+    shift_offset: list[int]  # per shift in C order: flat read offset of the sub-pixel im2col
+
+
+def _plan(x: np.ndarray, k_size: Sequence[int], stride: Sequence[int],
+          pad_before: Sequence[int], dilation: Sequence[int], out_size: Sequence[int]) -> _Plan:
+    return _plan_of(x.shape[0], tuple(x.shape[2:]), tuple(k_size), tuple(stride),
+                    tuple(pad_before), tuple(dilation), tuple(out_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _plan_of(n: int, size: tuple[int, ...], k_size: tuple[int, ...], stride: tuple[int, ...],
+             pad_before: tuple[int, ...], dilation: tuple[int, ...],
+             out_size: tuple[int, ...]) -> _Plan:
+    # Integers only (shapes and arguments, never array values), so caching is safe.
+    axes = [_transpose_axis(*args) for args in zip(k_size, stride, dilation, pad_before, size,
+                                                    out_size, strict=True)]
+    grid = [ax.size + ax.span - 1 for ax in axes]
+    combos = list(itertools.product(*(ax.used for ax in axes)))
+    where = {c: i for i, c in enumerate(combos)}
+    tap_phase, tap_shift = [], []
+    for a in itertools.product(*(range(k) for k in k_size)):
+        tap_phase.append(where[tuple(ax.rho[t] for ax, t in zip(axes, a, strict=True))])
+        tap_shift.append(tuple(ax.q[t] for ax, t in zip(axes, a, strict=True)))
+    strides = _strides(n, grid[1:])
+    spans = [a.span for a in axes]
+    tap_offset = [sum(q * st for q, st in zip(sh, strides, strict=True)) for sh in tap_shift]
+    # An input with Q - 1 zeros before each axis: grid entry c reads input entry c + Q - 1 - q.
+    shift_offset = [sum((qq - 1 - q) * st for q, qq, st in zip(sh, spans, strides, strict=True))
+                    for sh in itertools.product(*(range(qq) for qq in spans))]
+    return _Plan(axes, grid, n * math.prod(grid[1:]), strides, combos, tap_phase, tap_shift,
+                 tap_offset, shift_offset)
+
+
+def _interleave(y: np.ndarray, src: np.ndarray, combo: Sequence[int], plan: _Plan, g0: int,
+                osl: slice, bias: np.ndarray | None) -> None:
+    # src (C_sl, rows, N, *grid[1:]) holds grid rows g0.. of phase `combo`; write its outputs.
+    pairs = []
+    for ax, (a, rho) in enumerate(zip(plan.axes, combo, strict=True)):
+        count = src.shape[1] if ax == 0 else src.shape[ax + 2]
+        p = _grid_slices(a, rho, g0 if ax == 0 else 0, count)
+        if p is None:
+            return
+        pairs.append(p)
+    _put(y, src, pairs, osl, bias)
+
+
+def conv_transpose_forward(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> np.ndarray:
+    """Transposed convolution ``(N, C_in, *L) -> (N, C_out, *O)`` as one GEMM + col2im.
+
+    The GEMM is ``(C_out*K, C_in) @ (C_in, N*L)`` per group with the weight read through a
+    transposed view; its rows ``(o, a)`` are then added, tap by tap, into the buffer of the
+    tap's output phase at the tap's shift: one contiguous add per tap in the row layout.  Grid
+    rows are final once every later block starts past them, so the phase buffers are a ring of
+    ``block + Q - 1`` rows, interleaved into the output block by block.
+    """
+    nd = len(out_size)
+    c_out = weight.shape[1] * groups
+    if x.shape[0] == 0 or c_out == 0:
+        return _output((x.shape[0], c_out, *out_size), x.dtype, bias, False)
+    x, weight, (stride, pad_before, dilation, out_size) = _lift(
+        x, weight, (stride, 1), (pad_before, 0), (dilation, 1), (out_size, 1))
+    n, c_in, *size = x.shape
+    cout_g, k_size = weight.shape[1], weight.shape[2:]
+    cin_g, k = c_in // groups, math.prod(k_size)
+    plan = _plan(x, k_size, stride, pad_before, dilation, out_size)
+    row, q1 = plan.row, plan.axes[0].span
+    offsets = plan.tap_offset
+    wt = weight.reshape(groups, cin_g, cout_g * k).transpose(0, 2, 1)  # (G, C_out/G*K, C_in/G)
+    y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes))
+    rows_per = _rows_per_block(max(c_out * k, c_in) * row, size[0], row)
+    # x rows of a block in the row layout with zero tails: channels are the GEMM's K
+    xb = _scratch("rows", (c_in, rows_per, n, *plan.grid[1:]), x.dtype)
+    gemm = _scratch("gemm", (groups, cout_g * k, rows_per * row), x.dtype)
+    # ring of phase buffers, grid rows r0 .. r0 + rows_per + Q1 - 1 (+1 spare row for the
+    # shifted adds of the zero tail columns)
+    ring = _scratch("ring", (len(plan.combos), c_out, (rows_per + q1) * row), x.dtype)
+    ring[...] = 0
+    ones, zeros = [1] * len(size), [0] * len(size)
+    for r0 in range(0, size[0], rows_per):
+        r1 = min(size[0], r0 + rows_per)
+        xc = xb[:, :r1 - r0]
+        _split(c_in, xc.size, functools.partial(_gather_rows, x, xc, m0=r0, steps=ones,
+                                                     offsets=zeros))
+        z = np.matmul(wt, xc.reshape(groups, cin_g, -1), out=gemm[:, :, :(r1 - r0) * row])
+        z = z.reshape(c_out, k, -1)
+        last = r1 == size[0]
+        done = r1 - r0 + (q1 - 1 if last else 0)  # ring rows that no later block touches
+
+        def scatter(osl: slice, z: np.ndarray = z, r0: int = r0, last: bool = last,
+                    done: int = done) -> None:
+            buf = ring[:, osl]
+            length = z.shape[2]
+            for t, off in enumerate(offsets):
+                dst = buf[plan.tap_phase[t], :, off:off + length]
+                np.add(dst, z[osl, t], out=dst)
+            for ci, combo in enumerate(plan.combos):
+                src = buf[ci, :, :done * row].reshape(-1, done, n, *plan.grid[1:])
+                _interleave(y, src, combo, plan, r0, osl, bias)
+            if not last:  # carry the unfinished rows to the front, clear the rest
+                buf[:, :, :(q1 - 1) * row] = buf[:, :, done * row:(done + q1 - 1) * row]
+                buf[:, :, (q1 - 1) * row:] = 0
+
+        _split(c_out, z.size, scatter)
+    return y[:, :, 0] if nd == 1 else y
+
+
+def _phase_weight(weight: np.ndarray, plan: _Plan) -> np.ndarray:
+    # (C_in, C_out/G, *k) -> (C_in, *Q, C_out/G, P): the sub-pixel GEMM's weight, stored
+    # transposed (K = (c, shift) outer, M = (o, phase) inner) so that each input channel's slab
+    # is permuted on its own, in cache; zero where a phase has no tap at a shift.
+    c_in, cout_g = weight.shape[:2]
+    spans = [a.span for a in plan.axes]
+    wc = _scratch("weight", (c_in, *spans, cout_g, len(plan.combos)), weight.dtype)
+    w3 = weight.reshape(c_in, cout_g, -1)
+    full = len(set(zip(plan.tap_phase, plan.tap_shift, strict=True))) == wc[0, ..., 0, :].size
+
+    def fill(cs: slice) -> None:
+        if not full:
+            wc[cs] = 0
+        for t, (ci, sh) in enumerate(zip(plan.tap_phase, plan.tap_shift, strict=True)):
+            at: Index = (cs, *sh, slice(None), ci)
+            wc[at] = w3[cs, :, t]
+
+    _split(c_in, wc.size, fill)
+    return wc
+
+
+def conv_transpose_phases(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> np.ndarray:
+    """Transposed convolution as one sub-pixel GEMM: all output phases at once.
+
+    Output phase ``rho`` is the stride-1 correlation ``y_rho[mu] = sum_q x[mu - q] W_rho[q]``.
+    All phases share the ``Q^d`` shifted copies of ``x`` (an im2col, one contiguous copy per
+    shift in the row layout), so one GEMM ``(G, C_out/G*P, C_in/G*Q^d) @ (.., N*M)`` computes
+    every phase, and one strided copy per phase interleaves them.  Compared with col2im this
+    replaces ``k^d`` read-modify-write passes over the output by ``Q^d`` copies of the input,
+    at the price of a permuted copy of the weight and zeros where a phase misses a shift.
+    """
+    nd = len(out_size)
+    c_out = weight.shape[1] * groups
+    if x.shape[0] == 0 or c_out == 0:
+        return _output((x.shape[0], c_out, *out_size), x.dtype, bias, False)
+    x, weight, (stride, pad_before, dilation, out_size) = _lift(
+        x, weight, (stride, 1), (pad_before, 0), (dilation, 1), (out_size, 1))
+    n, c_in, *size = x.shape
+    cout_g = weight.shape[1]
+    cin_g = c_in // groups
+    plan = _plan(x, weight.shape[2:], stride, pad_before, dilation, out_size)
+    row, spans = plan.row, [a.span for a in plan.axes]
+    qd, phases = math.prod(spans), len(plan.combos)
+    offsets = plan.shift_offset
+    # (G, C_out/G*P, C_in/G*Q^d), a transposed view
+    wm = _phase_weight(weight, plan).reshape(groups, cin_g * qd, cout_g * phases)
+    wm = wm.transpose(0, 2, 1)
+    y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes))
+    rows_per = _rows_per_block(max(c_in * (qd + 1), c_out * phases) * row, plan.grid[0],
+                                row)
+    # x rows of a block with Q - 1 zeros before each axis: grid rows + Q1 - 1 (+1 spare row)
+    xb = _scratch("rows", (c_in, rows_per + spans[0], n, *plan.grid[1:]), x.dtype)
+    cols = _scratch("cols", (c_in, qd, rows_per * row), x.dtype) if qd > 1 else xb
+    gemm = _scratch("gemm", (groups, cout_g * phases, rows_per * row), x.dtype)
+    ones, head = [1] * len(size), [1 - q for q in spans]
+    for r0 in range(0, plan.grid[0], rows_per):
+        r1 = min(plan.grid[0], r0 + rows_per)
+        length = (r1 - r0) * row
+        xc = xb[:, :r1 - r0 + spans[0]]
+        # with a single shift (k <= s) the gathered rows are the columns themselves
+        block = cols[:, :, :length] if qd > 1 else xc.reshape(c_in, 1, -1)[:, :, :length]
+
+        def fill(cs: slice, r0: int = r0, xc: np.ndarray = xc, block: np.ndarray = block) -> None:
+            _gather_rows(x, xc, cs, m0=r0, steps=ones, offsets=head)
+            if qd > 1:
+                _shifted_copies(xc.reshape(c_in, -1), offsets, 0, block, cs)
+
+        _split(c_in, xc.size + block.size, fill)
+        # (G, C_out/G*P, C_in/G*Q^d) @ (G, C_in/G*Q^d, rows) -> (C_out, P, rows, N, *grid)
+        r = np.matmul(wm, block.reshape(groups, cin_g * qd, length), out=gemm[:, :, :length])
+        r = r.reshape(c_out, phases, r1 - r0, n, *plan.grid[1:])
+
+        def put(osl: slice, r: np.ndarray = r, r0: int = r0) -> None:
+            for ci, combo in enumerate(plan.combos):
+                _interleave(y, r[osl, ci], combo, plan, r0, osl, bias)
+
+        _split(c_out, r.size, put)
+    return y[:, :, 0] if nd == 1 else y
+
+
+def conv_transpose_depthwise(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> np.ndarray:
+    """Transposed convolution with one input channel per group (``groups == C_in``).
+
+    There is no channel sum for a GEMM to lean on, so each channel is its own tiny product,
+    oriented so that its output needs no interleave along the last axis: with the ``Q^d``
+    shifted copies of the channel as ``A (rows, Q^d)`` and the taps as ``W (Q^d, s)`` (column
+    = phase of the last axis), ``A @ W`` is ``(rows, s)``, i.e. the rows of the output with
+    their phases already side by side.  Only the other axes' phases remain strided copies.
+    """
+    nd = len(out_size)
+    c_in, mult = weight.shape[:2]
+    if x.shape[0] == 0 or mult == 0:
+        return _output((x.shape[0], c_in * mult, *out_size), x.dtype, bias, False)
+    x, weight, (stride, pad_before, dilation, out_size) = _lift(
+        x, weight, (stride, 1), (pad_before, 0), (dilation, 1), (out_size, 1))
+    n, _, *size = x.shape
+    plan = _plan(x, weight.shape[2:], stride, pad_before, dilation, out_size)
+    row, spans = plan.row, [a.span for a in plan.axes]
+    last = plan.axes[-1]
+    qd = math.prod(spans)
+    offsets = plan.shift_offset
+    # weight (C_in, mult, P', Q^d, s_last): P' the phase combinations of the leading axes
+    lead = list(itertools.product(*(a.used for a in plan.axes[:-1])))
+    where = {c: i for i, c in enumerate(lead)}
+    wd = np.zeros((c_in, mult, len(lead), *spans, last.s), dtype=x.dtype)
+    for t, (ci, sh) in enumerate(zip(plan.tap_phase, plan.tap_shift, strict=True)):
+        combo = plan.combos[ci]
+        at: Index = (slice(None), slice(None), where[combo[:-1]], *sh, combo[-1])
+        wd[at] = weight.reshape(c_in, mult, -1)[:, :, t]
+    wd = wd.reshape(c_in, mult, len(lead), qd, last.s)
+    covered = all(_covers(a) for a in plan.axes[:-1]) and _covers(last, every_phase=True)
+    c_out = c_in * mult
+    y = _output((n, c_out, *out_size), x.dtype, bias, covered)
+    tail = [*plan.grid[1:-1], plan.grid[-1] * last.s]  # inner axes, the last one interleaved
+    rows_per = _rows_per_block(max(qd + 1, mult * len(lead) * last.s) * row, plan.grid[0],
+                                row)
+    xb = _scratch("rows", (c_in, rows_per + spans[0], n, *plan.grid[1:]), x.dtype)
+    cols = _scratch("cols", (c_in, qd, rows_per * row), x.dtype)
+    ones, head = [1] * len(size), [1 - q for q in spans]
+    gemm = _scratch("gemm", (c_in, mult, len(lead), rows_per * row, last.s), x.dtype)
+    for r0 in range(0, plan.grid[0], rows_per):
+        r1 = min(plan.grid[0], r0 + rows_per)
+        length = (r1 - r0) * row
+        block = cols[:, :, :length]
+        out = gemm.reshape(-1)[:gemm[..., :length, :].size].reshape(c_in, mult, len(lead),
+                                                                   length, last.s)
+
+        xc = xb[:, :r1 - r0 + spans[0]]
+
+        def work(cs: slice, r0: int = r0, r1: int = r1, block: np.ndarray = block,
+                 out: np.ndarray = out, xc: np.ndarray = xc) -> None:
+            _gather_rows(x, xc, cs, m0=r0, steps=ones, offsets=head)
+            _shifted_copies(xc.reshape(c_in, -1), offsets, 0, block, cs)
+            # (c, 1, 1, rows, Q^d) @ (c, mult, P', Q^d, s) -> (c, mult, P', rows, s)
+            r = np.matmul(block[cs].transpose(0, 2, 1)[:, None, None], wd[cs], out=out[cs])
+            osl = slice(cs.start * mult, cs.stop * mult)
+            for pi, combo in enumerate(lead):
+                src = r[:, :, pi].reshape(-1, r1 - r0, n, *tail)
+                pairs = []
+                for ax, (a, rho) in enumerate(zip(plan.axes[:-1], combo, strict=True)):
+                    count = src.shape[1] if ax == 0 else src.shape[ax + 2]
+                    p = _grid_slices(a, rho, r0 if ax == 0 else 0, count)
+                    if p is None:
+                        break
+                    pairs.append(p)
+                else:
+                    pairs.append(_folded_slices(last, plan.grid[-1]))
+                    _put(y, src, pairs, osl, bias)
+
+        _split(c_in, block.size * (1 + mult * len(lead) * last.s // qd), work)
+    return y[:, :, 0] if nd == 1 else y
+
+
+# Rough single-core costs in units of one multiply-add of a large BLAS GEMM (~0.01 ns): per
+# element, a contiguous copy ~25, a gather from the input ~70, a contiguous add ~35, an
+# interleave into the output ~70, a permuted weight copy ~250; per NumPy call ~2 µs, per BLAS
+# call ~1 µs.  They are measured, not derived; only their ratios matter.
+_COPY, _GATHER, _ADD, _PUT, _WEIGHT, _CALL, _BLAS = 25, 70, 35, 70, 250, 200_000, 100_000
+
+
+def _gemm_cost(batch: int, m: int, k: int, cols: int) -> float:
+    # ``batch`` products (m, k) @ (k, cols): BLAS slows down when m or k is too small to fill
+    # its register blocks, and every output element is written once.
+    per = m * k * cols * (1 + 16 / max(m, 1)) * (1 + 24 / max(k, 1)) + 20 * m * cols
+    return batch * (per + _BLAS)
+
+
+def transpose_costs(
+    x_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> dict[str, float]:
+    """Estimated costs of the transposed-convolution kernels, keyed by function name."""
+    return dict(_costs_of(tuple(x_shape), tuple(weight_shape), tuple(stride),
+                          tuple(pad_before), tuple(dilation), groups, tuple(out_size)))
+
+
+@functools.lru_cache(maxsize=256)
+def _costs_of(
+    x_shape: tuple[int, ...],
+    weight_shape: tuple[int, ...],
+    stride: tuple[int, ...],
+    pad_before: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
+    out_size: tuple[int, ...],
+) -> tuple[tuple[str, float], ...]:
+    n, c_in, *size = x_shape
+    cout_g, *k_size = weight_shape[1:]
+    c_out, cin_g, k = cout_g * groups, c_in // groups, math.prod(k_size)
+    axes = [_transpose_axis(*a) for a in zip(k_size, stride, dilation, pad_before, size,
+                                             out_size, strict=True)]
+    if len(axes) == 1:  # lifted to 2-d
+        axes = [_transpose_axis(1, 1, 1, 0, 1, 1), *axes]
+    inner = math.prod(a.size + a.span - 1 for a in axes[1:])
+    x_len = n * axes[0].size * inner  # GEMM columns of GEMM + col2im
+    grid = n * (axes[0].size + axes[0].span - 1) * inner  # GEMM columns of the sub-pixel GEMM
+    qd = math.prod(a.span for a in axes)
+    phases = math.prod(len(a.used) for a in axes)
+    out = n * c_out * math.prod(out_size)
+    blocks = max(1, max(c_out * k, c_in) * x_len // MAX_COLUMN_ELEMENTS)
+    costs = {
+        "conv_transpose_forward":
+            _gemm_cost(groups, cout_g * k, cin_g, x_len) + _GATHER * c_in * x_len
+            + _ADD * c_out * k * x_len + _PUT * out + _CALL * blocks * (k + phases + 4),
+    }
+    blocks = max(1, max(c_in * (qd + 1), c_out * phases) * grid // MAX_COLUMN_ELEMENTS)
+    costs["conv_transpose_phases"] = (
+        _gemm_cost(groups, cout_g * phases, cin_g * qd, grid) + _GATHER * c_in * grid
+        + _COPY * (qd if qd > 1 else 0) * c_in * grid + _PUT * out
+        + _WEIGHT * c_in * cout_g * phases * qd
+        + _CALL * blocks * (qd + phases + 4))
+    if cin_g == 1 and axes[-1].s > 1:
+        # per channel and phase of the leading axes: (rows, Q^d) @ (Q^d, s), memory-bound
+        lead = phases // len(axes[-1].used)
+        costs["conv_transpose_depthwise"] = (
+            _GATHER * c_in * grid + _COPY * qd * c_in * grid
+            + 8 * (qd + axes[-1].s) * c_out * lead * grid + _PUT * out
+            + _BLAS * c_out * lead + _CALL * blocks * (qd + lead + 4))
+    return tuple(costs.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradients and helpers of the explicit methods
 
 
 def blocks(n: int, rows: int, per_row: int) -> Iterator[tuple[slice, int, int]]:
@@ -127,213 +936,6 @@ def im2col(
     for tap in missing:  # taps that only ever read padding
         cols[:, tap] = 0
     return cols
-
-
-def col2im(
-    cols: np.ndarray,
-    kernel_size: Sequence[int],
-    stride: Sequence[int],
-    dilation: Sequence[int],
-    pad_before: Sequence[int],
-    out: np.ndarray,
-) -> None:
-    """Add ``cols (C, K, N, *L)`` into ``out (N, C, *O)``: the adjoint of :func:`im2col`.
-
-    ``out[n, c, h] += cols[c, a, n, j]`` with ``h = j*s + a*d - p_before``; contributions that
-    land outside ``[0, O)`` (cropped by the padding) are dropped.
-    """
-    spatial = cols.shape[3:]
-    for tap, js, hs, _ in taps(kernel_size, stride, dilation, pad_before, spatial, out.shape[2:]):
-        dst: Index = (slice(None), slice(None), *hs)
-        src: Index = (slice(None), tap, slice(None), *js)
-        out[dst] += cols[src].swapaxes(0, 1)
-
-
-def conv_forward(
-    x: np.ndarray,
-    weight: np.ndarray,
-    bias: np.ndarray | None,
-    stride: Sequence[int],
-    pad_before: Sequence[int],
-    dilation: Sequence[int],
-    groups: int,
-    out_size: Sequence[int],
-) -> np.ndarray:
-    """Convolution ``(N, C_in, *L) -> (N, C_out, *O)`` as im2col + one GEMM per batch chunk."""
-    n, c_in = x.shape[:2]
-    c_out, k_size = weight.shape[0], weight.shape[2:]
-    k = math.prod(k_size)
-    w = weight.reshape(groups, c_out // groups, c_in // groups * k)  # (G, C_out/G, C_in/G*K)
-    y = np.empty((n, c_out, *out_size), dtype=x.dtype)
-    b = None if bias is None else bias.reshape(c_out, *(1,) * len(out_size))
-    for sl, r0, r1 in blocks(n, out_size[0], c_in * k * math.prod(out_size[1:])):
-        sub = (r1 - r0, *out_size[1:])
-        before = _shift(pad_before, r0, stride[0])
-        cols = im2col(x[sl], k_size, stride, dilation, before, sub)  # (C_in, K, nb, *sub)
-        nb = cols.shape[2]
-        # (G, C_out/G, C_in/G*K) @ (G, C_in/G*K, nb*O) -> (G, C_out/G, nb*O)
-        r = np.matmul(w, cols.reshape(groups, c_in // groups * k, -1))
-        r = r.reshape(c_out, nb, *sub).swapaxes(0, 1)  # (nb, C_out, *sub) view
-        into = y[sl, :, r0:r1]
-        if b is None:
-            into[...] = r
-        else:
-            np.add(r, b, out=into)
-    return y
-
-
-def conv_transpose_forward(
-    x: np.ndarray,
-    weight: np.ndarray,
-    bias: np.ndarray | None,
-    stride: Sequence[int],
-    pad_before: Sequence[int],
-    dilation: Sequence[int],
-    groups: int,
-    out_size: Sequence[int],
-) -> np.ndarray:
-    """Transposed convolution ``(N, C_in, *L) -> (N, C_out, *O)`` as one GEMM + col2im.
-
-    The GEMM is ``(C_out*K, C_in) @ (C_in, N*L)`` per group with the weight read through a
-    transposed view; col2im then adds each tap's block into the output with a strided add.
-    """
-    n, c_in = x.shape[:2]
-    spatial = x.shape[2:]
-    cout_g, k_size = weight.shape[1], weight.shape[2:]
-    c_out, cin_g, k = cout_g * groups, c_in // groups, math.prod(k_size)
-    wt = weight.reshape(groups, cin_g, cout_g * k).transpose(0, 2, 1)  # (G, C_out/G*K, C_in/G)
-    y = np.zeros((n, c_out, *out_size), dtype=x.dtype)
-    if bias is not None:
-        y[...] = bias.reshape(c_out, *(1,) * len(out_size))
-    for sl, r0, r1 in blocks(n, spatial[0], c_out * k * math.prod(spatial[1:])):
-        xb = x[sl, :, r0:r1]
-        nb, sub = xb.shape[0], xb.shape[2:]
-        # (nb, G, C_in/G, L) -> (G, C_in/G, nb*L): channels become the GEMM's inner dimension
-        xm = xb.reshape(nb, groups, cin_g, -1).transpose(1, 2, 0, 3).reshape(groups, cin_g, -1)
-        cols = np.matmul(wt, xm)  # (G, C_out/G*K, nb*L)
-        before = _shift(pad_before, r0, stride[0])
-        col2im(cols.reshape(c_out, k, nb, *sub), k_size, stride, dilation, before, y[sl])
-    return y
-
-
-def _phases(k: int, s: int, d: int) -> tuple[list[int], int, list[int], list[int]]:
-    # Tap a writes full-output position t = i*s + a*d, i.e. phase r = (a*d) mod s at phase
-    # index m = i + q with q = (a*d) div s.  Returns the phases that receive taps, the number
-    # Q of shifts, and per tap its phase's index and its flipped shift Q-1-q.
-    rs = [a * d % s for a in range(k)]
-    used = sorted(set(rs))
-    q_count = d * (k - 1) // s + 1
-    return used, q_count, [used.index(r) for r in rs], [q_count - 1 - a * d // s for a in range(k)]
-
-
-# Rough costs of memory passes, in multiply-adds of a BLAS GEMM (about 0.02 ns each on one
-# AVX-512 core): a strided read-modify-write (col2im) ~60, a strided copy (im2col) ~12.
-_ADD_COST, _COPY_COST = 60, 12
-
-
-def phase_cost(
-    n: int,
-    c_in: int,
-    c_out: int,
-    groups: int,
-    size: Sequence[int],
-    kernel_size: Sequence[int],
-    stride: Sequence[int],
-    dilation: Sequence[int],
-    pad_before: Sequence[int],
-    out_size: Sequence[int],
-) -> tuple[float, float]:
-    """Estimated cost of :func:`conv_transpose_phases` and of :func:`conv_transpose_forward`.
-
-    The sub-pixel GEMM multiplies zeros where taps miss a phase (dilation) or the input is
-    tiny, and builds a combined weight; col2im pays ``k^d`` read-modify-write passes.
-    """
-    phases, shifts, m_size = 1, 1, 1
-    for k, s, d, pb, o in zip(kernel_size, stride, dilation, pad_before, out_size, strict=True):
-        used, q_count, _, _ = _phases(k, s, d)
-        phases *= len(used)
-        shifts *= q_count
-        m_size *= -(-(pb + o) // s) - pb // s
-    k_size, l_size = math.prod(kernel_size), math.prod(size)
-    fma = c_in * c_out // groups
-    col = n * l_size * k_size * (fma + _ADD_COST * c_out)
-    phase = (n * m_size * (phases * shifts * fma + _COPY_COST * (c_in * shifts + c_out * phases))
-             + _COPY_COST * fma * phases * shifts)
-    return phase, col
-
-
-def conv_transpose_phases(
-    x: np.ndarray,
-    weight: np.ndarray,
-    bias: np.ndarray | None,
-    stride: Sequence[int],
-    pad_before: Sequence[int],
-    dilation: Sequence[int],
-    groups: int,
-    out_size: Sequence[int],
-) -> np.ndarray:
-    """Transposed convolution as one sub-pixel GEMM: all output phases at once.
-
-    Output phase ``r`` (positions ``t = m*s + r`` of the full output) is the stride-1
-    correlation ``y_r[m] = sum_q x[m - q] * W_r[q]`` with the taps ``a*d = q*s + r``.  All
-    phases share the shifted copies of ``x`` (an im2col with ``Q = d(k-1)//s + 1`` taps), so
-    one GEMM ``(P*C_out, C_in*Q^d) @ (C_in*Q^d, N*M)`` computes every phase, and a strided
-    copy per phase interleaves them.  Compared with col2im this replaces ``k^d`` strided
-    read-modify-write passes over the output by ``Q^d`` plain copies of the input.
-    """
-    n, c_in = x.shape[:2]
-    cout_g, k_size = weight.shape[1], weight.shape[2:]
-    nd = len(k_size)
-    c_out, cin_g = cout_g * groups, c_in // groups
-    plans = [_phases(k, s, d) for k, s, d in zip(k_size, stride, dilation, strict=True)]
-    counts = [len(p[0]) for p in plans]
-    q_size = [p[1] for p in plans]
-    m0 = [pb // s for pb, s in zip(pad_before, stride, strict=True)]
-    m_len = [-(-(pb + o) // s) - m for pb, o, s, m in zip(pad_before, out_size, stride, m0,
-                                                          strict=True)]
-    # Combined weight (G, C_out/G, *phases, C_in/G, *Q): rows (co, phase) so that merging
-    # (G, C_out/G) below stays a view.
-    wc = np.zeros((groups, cout_g, *counts, cin_g, *q_size), dtype=weight.dtype)
-    wg = weight.reshape(groups, cin_g, cout_g, *k_size)
-    for a in itertools.product(*(range(k) for k in k_size)):
-        tap: Index = (..., *a)
-        at: Index = (slice(None), slice(None), *(p[2][t] for p, t in zip(plans, a, strict=True)),
-                     slice(None), *(p[3][t] for p, t in zip(plans, a, strict=True)))
-        wc[at] = wg[tap].swapaxes(1, 2)
-    wm = wc.reshape(groups, cout_g * math.prod(counts), cin_g * math.prod(q_size))
-    every_phase = all(c == s for c, s in zip(counts, stride, strict=True))
-    y = (np.empty if every_phase else np.zeros)((n, c_out, *out_size), dtype=x.dtype)
-    b = None if bias is None else bias.reshape(c_out, *(1,) * nd)
-    if b is not None and not every_phase:
-        y[...] = b
-    before = [q - 1 - m for q, m in zip(q_size, m0, strict=True)]
-    ones = (1,) * nd
-    per_row = max(c_in * math.prod(q_size), c_out * math.prod(counts)) * math.prod(m_len[1:])
-    for sl, r0, r1 in blocks(n, m_len[0], per_row):
-        sub = (r1 - r0, *m_len[1:])
-        first = [m0[0] + r0, *m0[1:]]  # phase index of the block's first row
-        cols = im2col(x[sl], q_size, ones, ones, _shift(before, r0, 1), sub)  # (C_in, Q^d, nb, *M)
-        nb = cols.shape[2]
-        r = np.matmul(wm, cols.reshape(groups, cin_g * math.prod(q_size), -1))
-        r = r.reshape(c_out, *counts, nb, *sub)  # (C_out, *phases, nb, *M)
-        for idx in itertools.product(*(range(c) for c in counts)):
-            js, os_ = [], []
-            for ax in range(nd):
-                s, r_ax = stride[ax], plans[ax][0][idx[ax]]
-                rng = _tap_range(sub[ax], s, first[ax] * s + r_ax - pad_before[ax], out_size[ax])
-                if rng is None:
-                    break
-                js.append(rng[0])
-                os_.append(rng[1])
-            else:
-                src: Index = (slice(None), *idx, slice(None), *js)
-                dst: Index = (sl, slice(None), *os_)
-                phase = r[src].swapaxes(0, 1)  # (nb, C_out, *J)
-                if b is None:
-                    y[dst] = phase
-                else:
-                    np.add(phase, b, out=y[dst])
-    return y
 
 
 def weight_grad(

@@ -1,10 +1,12 @@
 """Convolution (PyTorch's ``conv1d/2d/3d``, i.e. cross-correlation) and its gradients.
 
 The forward pass unrolls the input into columns (im2col) and does one matrix product with the
-batch folded in, ``(C_out, C_in*k^d) @ (C_in*k^d, N*out)`` per group.  The backward pass
-answers seed 001's question in code: the gradient with respect to the input *is* a transposed
-convolution with the very same weight (no flip, no transpose needed by the caller), and
-:func:`conv_backward` computes it by calling :func:`upconv.conv_transpose`.
+batch folded in, ``(C_out, C_in*k^d) @ (C_in*k^d, N*out)`` per group; the input is first split
+into its ``s^d`` stride phases so that every tap's columns are one contiguous copy, and groups
+with one input channel (depthwise) use a multiply-add per tap instead (see ``_gemm``).  The
+backward pass answers seed 001's question in code: the gradient with respect to the input *is*
+a transposed convolution with the very same weight (no flip, no transpose needed by the
+caller), and :func:`conv_backward` computes it by calling :func:`upconv.conv_transpose`.
 """
 
 from __future__ import annotations

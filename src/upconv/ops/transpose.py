@@ -15,11 +15,14 @@ The seeds explain the operation in four ways, and each is a ``method`` of
     ``s^d`` independent stride-1 convolutions, one per output phase, each with the kernel taps
     that land on that phase, interleaved.
 ``'auto'``
-    The fastest of two GEMM formulations, chosen by a cost estimate: one GEMM
+    The cheapest of three GEMM formulations by a cost estimate (see ``_gemm``): one GEMM
     ``(C_out*k^d, C_in) @ (C_in, N*L)`` with the weight read through a transposed view, then
-    col2im (PyTorch's own CPU algorithm); or the sub-pixel view fused into one GEMM
-    ``(s^d*C_out, C_in*q^d) @ (C_in*q^d, N*M)`` over all phases at once, then an interleave
-    (``q = d(k-1)//s + 1`` shifts), which wins for the usual ``k = 2s`` upsampling layers.
+    col2im, accumulated per output phase (PyTorch's own CPU algorithm, laid out so that every
+    tap is one contiguous add); the sub-pixel view fused into one GEMM
+    ``(P*C_out, C_in*q^d) @ (C_in*q^d, N*M)`` over all ``P`` output phases at once, then an
+    interleave (``q = d(k-1)//s + 1`` shifts), which wins for the usual ``k = 2s`` upsampling
+    layers; or, with one input channel per group (depthwise), a tiny product per channel whose
+    output rows come out already interleaved.
 
 The backward pass closes the loop: the input gradient of a transposed convolution is the
 ordinary convolution with the same weight, computed by calling :func:`upconv.conv`.
@@ -91,16 +94,16 @@ def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
 
 def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeometry,
           groups: int) -> np.ndarray:
-    # Two GEMM formulations: GEMM + col2im, or the sub-pixel GEMM, which avoids col2im's k^d
-    # read-modify-write passes but multiplies zeros when taps miss phases (dilation) or the
-    # input is tiny.  Pick the cheaper by an estimate.
+    # Three GEMM formulations (see _gemm): GEMM + col2im, which never multiplies a zero; the
+    # sub-pixel GEMM, which replaces col2im's k^d read-modify-write passes by Q^d copies of the
+    # input but multiplies zeros where taps miss phases; and, with one input channel per
+    # group, per-channel products with no channel sum at all.  Pick the cheapest estimate.
     before = [pb for pb, _ in g.padding]
     args = (x, w, b, g.stride, before, g.dilation, groups, g.output_size)
-    phase, col = _gemm.phase_cost(x.shape[0], x.shape[1], w.shape[1] * groups, groups, g.size,
-                                  g.kernel_size, g.stride, g.dilation, before, g.output_size)
-    if phase <= col:
-        return _gemm.conv_transpose_phases(*args)
-    return _gemm.conv_transpose_forward(*args)
+    costs = _gemm.transpose_costs(x.shape, w.shape, *args[3:])
+    best = min(costs, key=costs.__getitem__)
+    kernel: Callable[..., np.ndarray] = getattr(_gemm, best)
+    return kernel(*args)
 
 
 def _scatter(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeometry,

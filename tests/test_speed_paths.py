@@ -1,0 +1,258 @@
+"""The fast kernels behind ``method="auto"`` (upconv.ops._gemm) against PyTorch.
+
+``auto`` picks one kernel per shape by a cost estimate, so the public tests only ever see
+the kernel that wins there.  These tests call every kernel on every shape: the three
+transposed-convolution kernels (GEMM + col2im, sub-pixel GEMM, per-channel products for one
+input channel per group) and the convolution (input phases + im2col), with small blocks so
+that the block loops, the ring of phase buffers and the scratch buffers are exercised too.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import upconv
+from helpers import assert_close, assert_unchanged, frozen, t
+
+gemm = importlib.import_module("upconv.ops._gemm")
+
+TORCH_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
+TORCH_C = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+MAX_SIZE = {1: 9, 2: 6, 3: 4}
+TRANSPOSED = ["conv_transpose_forward", "conv_transpose_phases"]
+
+
+@contextmanager
+def block_budget(elements: int) -> Iterator[None]:
+    """Blocks of at most ``elements`` (1: one grid row per block) inside the kernels."""
+    old = gemm.MAX_COLUMN_ELEMENTS
+    gemm.MAX_COLUMN_ELEMENTS = elements
+    try:
+        yield
+    finally:
+        gemm.MAX_COLUMN_ELEMENTS = old
+
+
+def dims(draw, nd: int, lo: int, hi: int) -> tuple[int, ...]:
+    return tuple(draw(st.integers(lo, hi)) for _ in range(nd))
+
+
+@st.composite
+def transpose_cases(draw, depthwise: bool = False):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 4))
+    cin = groups if depthwise else groups * draw(st.integers(1, 3))
+    cout = groups * draw(st.integers(1, 3))
+    k = dims(draw, nd, 1, 5)
+    stride = dims(draw, nd, 1, 4)
+    dil = dims(draw, nd, 1, 3)
+    size = dims(draw, nd, 1, MAX_SIZE[nd])
+    op = tuple(draw(st.integers(0, max(s, d) - 1)) for s, d in zip(stride, dil, strict=True))
+    pads = []
+    for s, i, d, kk, a in zip(stride, size, dil, k, op, strict=True):
+        room = s * (i - 1) + d * (kk - 1) + a  # the output keeps at least one element
+        before = draw(st.integers(0, min(4, room)))
+        pads.append((before, draw(st.integers(0, min(4, room - before)))))
+    return dict(nd=nd, groups=groups, cin=cin, cout=cout, k=k, stride=stride, dilation=dil,
+                output_padding=op, pairs=tuple(pads), size=size,
+                batch=draw(st.integers(1, 3)), bias=draw(st.booleans()),
+                dtype=draw(st.sampled_from([np.float32, np.float64])),
+                budget=draw(st.sampled_from([1, 50, 1000, 1 << 21])),
+                seed=draw(st.integers(0, 2**32 - 1)))
+
+
+def transpose_reference(case, x, w, b):
+    """PyTorch with padding 0, cropped by the (before, after) pairs."""
+    y = TORCH_T[case["nd"]](t(x), t(w), None if b is None else t(b), case["stride"], 0,
+                            case["output_padding"], case["groups"], case["dilation"])
+    crop = tuple(slice(p, y.shape[2 + ax] - q) for ax, (p, q) in enumerate(case["pairs"]))
+    return y[(..., *crop)]
+
+
+def transpose_arrays(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((case["batch"], case["cin"], *case["size"])).astype(case["dtype"])
+    w = rng.standard_normal(
+        (case["cin"], case["cout"] // case["groups"], *case["k"])).astype(case["dtype"])
+    b = rng.standard_normal(case["cout"]).astype(case["dtype"]) if case["bias"] else None
+    return x, w, b
+
+
+def run_transpose(kernel, case, x, w, b, out_size):
+    before = [p for p, _ in case["pairs"]]
+    return getattr(gemm, kernel)(x, w, b, case["stride"], before, case["dilation"],
+                                 case["groups"], out_size)
+
+
+@given(transpose_cases())
+def test_transposed_kernels_match_torch(case):
+    x, w, b = transpose_arrays(case)
+    keep = frozen(x, w)
+    yt = transpose_reference(case, x, w, b)
+    for kernel in TRANSPOSED:
+        with block_budget(case["budget"]):
+            y = run_transpose(kernel, case, x, w, b, yt.shape[2:])
+        assert y.dtype == case["dtype"], kernel
+        assert_close(y, yt, case["dtype"], err_msg=kernel)
+    assert_unchanged(keep, x, w)
+
+
+@given(transpose_cases(depthwise=True))
+def test_depthwise_kernel_matches_torch(case):
+    # one input channel per group, any channel multiplier C_out/G
+    x, w, b = transpose_arrays(case)
+    keep = frozen(x, w)
+    yt = transpose_reference(case, x, w, b)
+    with block_budget(case["budget"]):
+        y = run_transpose("conv_transpose_depthwise", case, x, w, b, yt.shape[2:])
+    assert y.dtype == case["dtype"]
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+
+
+@st.composite
+def conv_cases(draw):
+    nd = draw(st.integers(1, 3))
+    groups = draw(st.integers(1, 4))
+    cin = groups * draw(st.integers(1, 3))
+    cout = groups * draw(st.integers(1, 3))
+    k = dims(draw, nd, 1, 5)
+    dil = dims(draw, nd, 1, 3)
+    pairs = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(nd))
+    size = []
+    for kk, d, (p, q) in zip(k, dil, pairs, strict=True):
+        lo = max(1, d * (kk - 1) + 1 - p - q)
+        size.append(draw(st.integers(lo, lo + MAX_SIZE[nd])))
+    return dict(nd=nd, groups=groups, cin=cin, cout=cout, k=k, dilation=dil, pairs=pairs,
+                stride=dims(draw, nd, 1, 4), size=tuple(size), batch=draw(st.integers(1, 3)),
+                bias=draw(st.booleans()), dtype=draw(st.sampled_from([np.float32, np.float64])),
+                budget=draw(st.sampled_from([1, 50, 1000, 1 << 21])),
+                seed=draw(st.integers(0, 2**32 - 1)))
+
+
+@given(conv_cases())
+def test_conv_kernel_matches_torch(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((case["batch"], case["cin"], *case["size"])).astype(case["dtype"])
+    w = rng.standard_normal(
+        (case["cout"], case["cin"] // case["groups"], *case["k"])).astype(case["dtype"])
+    b = rng.standard_normal(case["cout"]).astype(case["dtype"]) if case["bias"] else None
+    keep = frozen(x, w)
+    pad = [v for pair in reversed(case["pairs"]) for v in pair]
+    yt = TORCH_C[case["nd"]](F.pad(t(x), pad), t(w), None if b is None else t(b),
+                             case["stride"], 0, case["dilation"], case["groups"])
+    before = [p for p, _ in case["pairs"]]
+    with block_budget(case["budget"]):
+        y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
+                              case["groups"], yt.shape[2:])
+    assert y.dtype == case["dtype"]
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_results_do_not_depend_on_the_thread_count(threads):
+    # Memory-bound passes are split over channels; every split must give the same numbers.
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 6, 7, 5))
+    w = rng.standard_normal((6, 4, 4, 3))
+    wd = rng.standard_normal((6, 2, 3, 4))
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(threads)
+        yt = F.conv_transpose2d(t(x), t(w), None, (2, 1), (1, 0), (0, 0), 2, (1, 2))
+        for kernel in TRANSPOSED:
+            y = getattr(gemm, kernel)(x, w, None, (2, 1), (1, 0), (1, 2), 2, yt.shape[2:])
+            assert_close(y, yt, err_msg=kernel)
+        yt = F.conv_transpose2d(t(x), t(wd), None, (3, 2), (0, 1), 0, 6)
+        y = gemm.conv_transpose_depthwise(x, wd, None, (3, 2), (0, 1), (1, 1), 6, yt.shape[2:])
+        assert_close(y, yt)
+        wc = w.swapaxes(0, 1).copy()
+        yt = F.conv2d(t(x), t(wc), None, (2, 1), 1)
+        y = gemm.conv_forward(x, wc, None, (2, 1), (1, 1), (1, 1), 1, yt.shape[2:])
+        assert_close(y, yt)
+    finally:
+        upconv.set_num_threads(old)
+
+
+def test_scratch_buffers_are_reused_across_shapes_and_dtypes():
+    # The per-thread scratch buffers outlive a call; a later call with another shape or dtype
+    # must neither read stale values nor hand a scratch buffer back to the caller.
+    rng = np.random.default_rng(6)
+    results = []
+    for dtype, size in [(np.float64, 9), (np.float32, 4), (np.float64, 6), (np.float32, 11)]:
+        x = rng.standard_normal((2, 3, size, size)).astype(dtype)
+        w = rng.standard_normal((3, 2, 4, 4)).astype(dtype)
+        yt = F.conv_transpose2d(t(x), t(w), None, 2, 1)
+        for kernel in TRANSPOSED:
+            y = getattr(gemm, kernel)(x, w, None, (2, 2), (1, 1), (1, 1), 1, yt.shape[2:])
+            assert_close(y, yt, dtype, err_msg=kernel)
+            results.append((y, yt))
+        wc = w.swapaxes(0, 1).copy()
+        yt = F.conv2d(t(x), t(wc), None, 2, 1)
+        results.append((gemm.conv_forward(x, wc, None, (2, 2), (1, 1), (1, 1), 1, yt.shape[2:]),
+                        yt))
+    for y, yt in results:  # still intact after every later call
+        assert_close(y, yt, y.dtype)
+
+
+def test_non_contiguous_inputs():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((3, 4, 9, 10)).transpose(0, 1, 3, 2)[:, :, ::2]  # (3, 4, 5, 9)
+    w = rng.standard_normal((3, 4, 3, 2)).transpose(1, 0, 2, 3)  # (4, 3, 3, 2)
+    yt = F.conv_transpose2d(t(x), t(w), None, (2, 3), (1, 0))
+    for kernel in TRANSPOSED:
+        y = getattr(gemm, kernel)(x, w, None, (2, 3), (1, 0), (1, 1), 1, yt.shape[2:])
+        assert_close(y, yt, err_msg=kernel)
+    wc = w.swapaxes(0, 1)  # (3, 4, 3, 2) as a convolution weight
+    yt = F.conv2d(t(x), t(wc), None, (1, 2), (1, 0))
+    assert_close(gemm.conv_forward(x, wc, None, (1, 2), (1, 0), (1, 1), 1, yt.shape[2:]), yt)
+
+
+def test_auto_picks_the_per_channel_kernel_for_depthwise_layers(monkeypatch):
+    calls = []
+    original = gemm.conv_transpose_depthwise
+
+    def spy(*args):
+        calls.append(args[6])
+        return original(*args)
+
+    monkeypatch.setattr(gemm, "conv_transpose_depthwise", spy)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 16, 8, 8)).astype(np.float32)
+    w = rng.standard_normal((16, 1, 4, 4)).astype(np.float32)
+    y = upconv.conv_transpose(x, w, stride=2, padding=1, groups=16)
+    assert calls == [16]
+    assert_close(y, F.conv_transpose2d(t(x), t(w), None, 2, 1, groups=16), np.float32)
+
+
+def test_output_padding_past_the_full_output_is_zero_plus_bias():
+    # dilation > stride allows output_padding beyond the last reachable position
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((1, 2, 3, 3))
+    w = rng.standard_normal((2, 1, 2, 2))
+    b = rng.standard_normal(2)
+    yt = F.conv_transpose2d(t(x), t(w), t(b), 1, 0, (2, 1), 2, (3, 2))
+    for kernel in [*TRANSPOSED, "conv_transpose_depthwise"]:
+        y = getattr(gemm, kernel)(x, w, b, (1, 1), (0, 0), (3, 2), 2, yt.shape[2:])
+        assert_close(y, yt, err_msg=kernel)
+
+
+@pytest.mark.parametrize("mult", [1, 2])
+def test_depthwise_convolution_with_long_rows(mult):
+    # Long rows take the per-tap multiply-add path of one-input-channel groups.
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 5, 60, 80)).astype(np.float32)
+    w = rng.standard_normal((5 * mult, 1, 4, 3)).astype(np.float32)
+    b = rng.standard_normal(5 * mult).astype(np.float32)
+    yt = F.conv2d(t(x), t(w), t(b), (2, 1), (1, 2), (1, 2), 5)
+    y = upconv.conv(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=5)
+    assert_close(y, yt, np.float32)
