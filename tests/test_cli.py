@@ -157,3 +157,15 @@ def test_python_dash_m_entry_point():
     proc = subprocess.run([sys.executable, "-m", "upconv", "shape", "conv", "--input", "2",
                            "--kernel", "3"], capture_output=True, text=True, check=False)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_experiment_needs_a_subcommand(capsys):
+    code, out, err = run(capsys, "experiment")
+    assert code == 2 and "choose autoencoder or deconvnet" in err
+
+
+@pytest.mark.parametrize("name", ["autoencoder", "deconvnet"])
+def test_experiment_help(capsys, name):
+    with pytest.raises(SystemExit) as info:
+        main(["experiment", name, "--help"])
+    assert info.value.code == 0 and "--quick" in capsys.readouterr().out

@@ -723,7 +723,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     _explain_parsers(sub, common)
     _cli_convert.add_parsers(sub, common)
+
+    from . import experiments  # imports torch only when an experiment runs
+
+    ex = sub.add_parser(
+        "experiment", parents=[common], help="train and compare (needs the torch extra)",
+        description="Experiments on Fashion-MNIST (Debian's dataset-fashion-mnist): the "
+        "autoencoder study of upsampling methods and the Zeiler-Fergus deconvnet.",
+    )
+    ex_sub = ex.add_subparsers(dest="experiment", metavar="EXPERIMENT")
+    experiments.add_arguments(ex_sub, parents=[common])
+    ex.set_defaults(run=_no_experiment)
     return parser
+
+
+def _no_experiment(args: argparse.Namespace) -> dict[str, Any]:
+    raise _UsageError("upconv experiment: choose autoencoder or deconvnet (see --help)")
 
 
 def _jsonable(value: Any) -> Any:

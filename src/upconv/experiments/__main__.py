@@ -1,0 +1,7 @@
+"""``python -m upconv.experiments {autoencoder,deconvnet} [--quick] ...``."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
