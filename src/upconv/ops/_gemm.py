@@ -26,13 +26,19 @@ taps.  Three kernels build on that:
   columns are the last axis's phases, so its output rows come out already interleaved;
 
 each ending with an *interleave* of the phases into the output (one strided copy, bias fused).
-:func:`conv_forward` splits the input into its ``s^d`` input phases once, after which every tap
-of the im2col is again a contiguous copy.
+:func:`conv_forward` gathers the ``s^d`` input phases of a block once, after which every tap of
+the im2col is again a contiguous copy; when each tap has a phase of its own (``k <= s``) or the
+rows are long and the stride is 1, it gathers each tap's columns directly instead, and groups
+with one input channel (depthwise) use a multiply-add per tap.
 
 Work is done in blocks of grid rows whose buffers stay under :data:`MAX_COLUMN_ELEMENTS`
-(cache-sized, and a bound on extra memory).  BLAS calls stay in the calling thread (BLAS has its
-own threads); the memory-bound copies, adds and interleaves are split over output or input
-channels with :func:`._parallel.run_chunks` (NumPy releases the GIL in its loops).
+(cache-sized, and a bound on extra memory) but keep at least :data:`MIN_BLOCK_COLUMNS` GEMM
+columns.  The block buffers are per-thread scratch reused across calls (:func:`_scratch`):
+fresh large arrays would cost a page fault per 4 KiB on every call.  BLAS calls stay in the
+calling thread (BLAS has its own threads, and OpenBLAS serialises calls from several threads);
+the memory-bound gathers, copies, adds and interleaves are split over input or output channels
+with :func:`._parallel.run_chunks` once they are large enough to pay for a thread hand-off
+(NumPy releases the GIL in its loops).  Plans depend on shapes only and are cached.
 """
 
 from __future__ import annotations
@@ -858,7 +864,8 @@ def _costs_of(
     costs = {
         "conv_transpose_forward":
             _gemm_cost(groups, cout_g * k, cin_g, x_len) + _GATHER * c_in * x_len
-            + _ADD * c_out * k * x_len + _PUT * out + _CALL * blocks * (k + phases + 4),
+            + _ADD * c_out * k * x_len + (_PUT + _COPY) * out  # interleave, clear the ring
+            + _CALL * blocks * (k + phases + 4),
     }
     blocks = max(1, max(c_in * (qd + 1), c_out * phases) * grid // MAX_COLUMN_ELEMENTS)
     costs["conv_transpose_phases"] = (
