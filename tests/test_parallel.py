@@ -37,6 +37,24 @@ def test_run_chunks_covers_every_index_once(threads):
     assert (seen == 1).all()
 
 
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("pieces", [1, 2, 5])
+def test_run_chunks_pieces_cover_every_index_once_in_order(threads, n, pieces):
+    # Threads pull the pieces in order; each piece is contiguous and none runs twice.
+    upconv.set_num_threads(n)
+    seen = np.zeros(1000, dtype=int)
+    chunks = []
+
+    def fn(chunk):
+        seen[chunk] += 1
+        chunks.append((chunk.start, chunk.stop))
+
+    _parallel.run_chunks(1000, 1 << 30, fn, pieces=pieces)
+    assert (seen == 1).all()
+    assert len(chunks) == n * pieces
+    assert all(a < b for a, b in chunks)
+
+
 def test_run_chunks_propagates_errors(threads):
     upconv.set_num_threads(2)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
 
 import numpy as np
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 import upconv
 from helpers import assert_close, assert_unchanged, frozen, t
 from upconv import ShapeError
+from upconv.ops import _parallel
 
 MAX_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 MAX_UNPOOL = {1: F.max_unpool1d, 2: F.max_unpool2d, 3: F.max_unpool3d}
@@ -320,3 +323,56 @@ def test_error_grad_output_shape_max_unpool():
                                          r"\(1, 1, 4\)"):
         upconv.max_unpool_backward(np.ones((1, 1, 3)), np.ones((1, 1, 2)),
                                    np.zeros((1, 1, 2), np.int64), 2)
+
+
+# ---------------------------------------------------------------------------------------------
+# the threaded, stepped scatter and gather (small steps and thresholds force every path)
+
+
+@contextlib.contextmanager
+def _split_finely(threads, step):
+    """Run the scatter/gather on ``threads`` threads in steps of ``step`` output elements."""
+    unpool_mod = importlib.import_module("upconv.ops.unpool")
+    old = (upconv.get_num_threads(), _parallel.MIN_ELEMENTS_PER_THREAD, unpool_mod.STEP_ELEMENTS)
+    upconv.set_num_threads(threads)
+    _parallel.MIN_ELEMENTS_PER_THREAD, unpool_mod.STEP_ELEMENTS = 1, step
+    try:
+        yield
+    finally:
+        upconv.set_num_threads(old[0])
+        _parallel.MIN_ELEMENTS_PER_THREAD, unpool_mod.STEP_ELEMENTS = old[1:]
+
+
+@given(roundtrip_cases(), st.integers(1, 3), st.integers(1, 200),
+       st.sampled_from([np.int64, np.int32, np.int16, np.uint16, np.uint64]))
+def test_max_unpool_split_over_threads_and_steps_matches_torch(case, threads, step, dtype):
+    x, idx, nd = case["x"], case["indices"], case["nd"]
+    args = (case["kernel_size"], case["stride"], case["padding"])
+    out_size = case["output_size"]
+    ref = MAX_UNPOOL[nd](t(x), t(idx), *args, output_size=_torch_output_size(case))
+    g = np.random.default_rng(step).standard_normal(ref.shape).astype(x.dtype)
+    xt = t(x).requires_grad_()
+    MAX_UNPOOL[nd](xt, t(idx), *args, output_size=_torch_output_size(case)).backward(t(g))
+    with _split_finely(threads, step):
+        ours = upconv.max_unpool(x, idx.astype(dtype), *args, output_size=out_size)
+        grad = upconv.max_unpool_backward(g, x, idx.astype(dtype), *args, output_size=out_size)
+    np.testing.assert_array_equal(ours, ref.numpy())
+    np.testing.assert_array_equal(grad, xt.grad.numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("bad", [-1, 16, 1 << 40])
+def test_error_out_of_range_in_a_later_step_or_thread(threads, bad):
+    # The switch is checked in the thread and step that uses it; the message still names
+    # the first bad switch of the whole array.
+    idx = np.tile(np.array([0, 5, 10, 15]), (4, 3, 1)).reshape(4, 3, 2, 2)
+    idx[3, 1, 1, 0] = bad
+    x = np.ones(idx.shape, dtype=np.float32)
+    g = np.ones((4, 3, 4, 4), dtype=np.float32)
+    msg = (rf"indices holds {bad} at position \(3, 1, 1, 0\), outside the output plane of 16 "
+           r"elements \(valid indices 0 to 15\)")
+    with _split_finely(threads, 16):
+        with pytest.raises(ShapeError, match=r"max_unpool: " + msg):
+            upconv.max_unpool(x, idx, 2)
+        with pytest.raises(ShapeError, match=r"max_unpool_backward: " + msg):
+            upconv.max_unpool_backward(g, x, idx, 2)

@@ -11,6 +11,7 @@ use; :func:`upconv.set_num_threads` changes it at run time.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -72,12 +73,15 @@ def set_num_threads(n: int) -> None:
     _threads = n
 
 
-def run_chunks(count: int, work: int, fn: Callable[[slice], None]) -> None:
+def run_chunks(count: int, work: int, fn: Callable[[slice], None], *, pieces: int = 1) -> None:
     """Call ``fn(chunk)`` on contiguous chunks of ``range(count)``, in parallel.
 
     ``work`` is the total number of elements touched, to decide whether threads pay off.
-    ``fn`` must write disjoint parts of its outputs for disjoint chunks.  The calling thread
-    runs the first chunk; exceptions propagate.
+    ``fn`` must write disjoint parts of its outputs for disjoint chunks.  The range is cut
+    into ``pieces`` chunks per thread, which the calling thread and the pool's threads take
+    in order until none is left: a thread that wakes up late (tens of microseconds, more on
+    a busy machine) then finds its chunk done by the others instead of delaying the call.
+    Exceptions propagate.
     """
     global _pool
     threads = min(_threads, count, max(1, work // MIN_ELEMENTS_PER_THREAD))
@@ -86,10 +90,16 @@ def run_chunks(count: int, work: int, fn: Callable[[slice], None]) -> None:
         return
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="upconv")
-    bounds = [count * t // threads for t in range(threads + 1)]
-    futures = [_pool.submit(fn, slice(a, b)) for a, b in zip(bounds[1:-1], bounds[2:],
-                                                             strict=True)]
-    fn(slice(bounds[0], bounds[1]))
+    total = min(count, threads * max(1, pieces))
+    bounds = [count * t // total for t in range(total + 1)]
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def pull() -> None:
+        while (i := next(counter)) < total:
+            fn(slice(bounds[i], bounds[i + 1]))
+
+    futures = [_pool.submit(pull) for _ in range(threads - 1)]
+    pull()
     for f in futures:
         f.result()
 
