@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: demo test lint bench clean data
+.PHONY: demo test lint bench clean data serve
 
 # Fashion-MNIST for the experiments comes from Debian's package (MIT), never from the network at
 # run time.
@@ -17,6 +17,14 @@ $(FMNIST):
 
 data: $(FMNIST)
 
+# The explorer's browser tests drive Debian's Chromium (Playwright's own browser download does
+# not work offline).
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -q chromium || \
+	  ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
@@ -26,10 +34,14 @@ $(VENV)/.core: $(BIN)/python pyproject.toml
 
 $(VENV)/.all: $(BIN)/python pyproject.toml constraints.txt
 	$(PIP) -e '.[all]'
-	touch $@ $(VENV)/.core $(VENV)/.viz
+	touch $@ $(VENV)/.core $(VENV)/.viz $(VENV)/.explorer
 
 $(VENV)/.viz: $(BIN)/python pyproject.toml
 	$(PIP) -e '.[viz]'
+	touch $@ $(VENV)/.core
+
+$(VENV)/.explorer: $(BIN)/python pyproject.toml
+	$(PIP) -e '.[explorer]'
 	touch $@ $(VENV)/.core
 
 demo: $(VENV)/.viz
@@ -45,7 +57,10 @@ lint: $(VENV)/.all
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/mypy
 
-test: lint $(FMNIST)
+serve: $(VENV)/.explorer
+	$(BIN)/upconv serve --open
+
+test: lint $(FMNIST) $(CHROMIUM)
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.all

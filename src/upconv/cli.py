@@ -734,7 +734,38 @@ def build_parser() -> argparse.ArgumentParser:
     ex_sub = ex.add_subparsers(dest="experiment", metavar="EXPERIMENT")
     experiments.add_arguments(ex_sub, parents=[common])
     ex.set_defaults(run=_no_experiment)
+
+    sv = sub.add_parser(
+        "serve", parents=[common], help="the interactive explorer in your browser (needs the "
+        "explorer extra)",
+        description="Start the local explorer: every operation animated with sliders, hover "
+        "formulas, the solver, equivalent PyTorch/Keras/JAX/ONNX code, checkerboard and matrix "
+        "views. Serves on 127.0.0.1 only unless --host says otherwise; works offline; writes no "
+        "files. Stop with Ctrl-C. Needs pip install 'upconv[explorer]'.",
+        epilog="example: upconv serve --open")
+    sv.add_argument("--port", type=_port, default=8765, help="TCP port (default 8765)")
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (default 127.0.0.1: this machine only)")
+    sv.add_argument("--open", action="store_true", help="open the page in the default browser")
+    sv.set_defaults(run=_serve)
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--port={text!r} is not an integer") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"--port={port} must be in 1..65535")
+    return port
+
+
+def _serve(args: argparse.Namespace) -> dict[str, Any]:
+    from .serve import run  # imports fastapi/uvicorn; ImportError names the extra
+
+    run(host=args.host, port=args.port, open_browser=args.open)
+    return {"text": "upconv serve: stopped"}
 
 
 def _no_experiment(args: argparse.Namespace) -> dict[str, Any]:
