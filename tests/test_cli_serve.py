@@ -73,3 +73,41 @@ def test_serve_answers_on_loopback_and_stops(tmp_path: os.PathLike[str]) -> None
             out, _ = proc.communicate()
     assert f"http://127.0.0.1:{port}" in out  # the URL is printed
     assert list(os.scandir(tmp_path)) == []  # nothing written where it ran
+
+
+def test_serve_port_in_use_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["serve", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "--port" in err
+    assert "Traceback" not in err
+
+
+def test_serve_open_launches_the_browser_on_the_page(tmp_path: os.PathLike[str]) -> None:
+    port = _free_port()
+    opened = os.path.join(tmp_path, "opened.txt")
+    env = dict(os.environ, BROWSER=f"sh -c 'echo %s > {opened}'")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "upconv", "serve", "--port", str(port), "--open"],
+        cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (os.path.exists(opened) and os.path.getsize(opened)):
+            assert proc.poll() is None, "upconv serve --open exited"
+            assert time.monotonic() < deadline, "the browser was never opened"
+            time.sleep(0.2)
+        with open(opened) as f:
+            assert f.read().strip() == f"http://127.0.0.1:{port}/"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/meta", timeout=5) as r:
+            assert r.status == 200  # the page it opened is being served
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

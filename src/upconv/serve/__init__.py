@@ -61,6 +61,9 @@ def run(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -
     ------
     ImportError
         Without FastAPI or uvicorn (``pip install 'upconv[explorer]'``).
+    OSError
+        If ``host:port`` cannot be bound (the port is taken, or the address is not this
+        machine's); the message names both.
     """
     _require("fastapi", "uvicorn")
     import threading
@@ -69,6 +72,7 @@ def run(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -
 
     import uvicorn
 
+    _check_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     server = uvicorn.Server(uvicorn.Config(create_app(), host=host, port=port,
@@ -85,3 +89,19 @@ def run(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = False) -
     if open_browser:
         threading.Thread(target=_open, daemon=True).start()
     server.run()
+
+
+def _check_port(host: str, port: int) -> None:
+    """Fail with one clear line when ``host:port`` cannot be bound (uvicorn would exit)."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as err:
+            raise OSError(
+                f"upconv serve: cannot listen on {host}:{port} ({err.strerror or err}); "
+                f"is another server using port {port}? choose another with --port"
+            ) from None
