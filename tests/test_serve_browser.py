@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 import upconv
+from upconv import shapes
 from upconv.explain._steps import Plan, build, fmt_num
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -433,3 +434,23 @@ def test_panels_show_the_api(page: Any, server: str) -> None:
     n_entries = page.locator("svg#matrix rect.mat-cell").count()
     plan = build("test", "conv_transpose", (3, 3), 3, 2, 1, numbers=True)
     assert n_entries == sum(1 for st in plan.steps for t in st.taps if t.output is not None)
+
+
+def test_target_output_size_is_solved_by_the_library(page: Any) -> None:
+    _open(page, "op=conv_transpose&input_size=7,7&kernel_size=3,3&stride=1,1&padding=0,0"
+                "&output_padding=0,0&values=none")
+    page.fill("#target", "14")
+    page.click("#solve")
+    page.wait_for_selector("#solutions button[data-solution]")
+    want = shapes.solve_conv_transpose(7, 14)
+    assert isinstance(want, list) and want
+    assert page.locator("#solutions button[data-solution]").count() == min(20, len(want))
+    for i in (0, 1):
+        page.click(f"#solutions button[data-solution='{i}']")
+        _settled(page)
+        sol = want[i]
+        for name in ("kernel_size", "stride", "padding", "output_padding"):
+            assert page.input_value(f"input[data-for={name}0]") == str(getattr(sol, name)), name
+        page.wait_for_function("s => document.querySelector('#shapes').textContent.includes(s)",
+                               arg="14×14")
+        assert page.locator("svg#dst [data-cell]" + OUT_KINDS).count() == 14 * 14
