@@ -322,3 +322,24 @@ def test_inputs_not_mutated_by_backward():
     keep = frozen(gy, x, w, b)
     conv_backward(gy, x, w, b)
     assert_unchanged(keep, gy, x, w, b)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_stride_one_layer_with_large_samples_matches_torch(groups):
+    # >= 4096 output positions per sample and rows >= 32 wide: the direct im2col, one sample
+    # at a time, writing y in place (the default routing, no constants changed)
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3, 4, 66, 70)).astype(np.float32)
+    w = rng.standard_normal((6, 4 // groups, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(6).astype(np.float32)
+    y = conv(x, w, b, padding=1, groups=groups)
+    xt, wt, bt = t(x, grad=True), t(w, grad=True), t(b, grad=True)
+    yt = F.conv2d(xt, wt, bt, 1, 1, 1, groups)
+    assert_close(y, yt, np.float32)
+    gy = rng.standard_normal(y.shape).astype(np.float32)
+    yt.backward(t(gy))
+    gx, gw, gb = conv_backward(gy, x, w, b, padding=1, groups=groups)
+    assert_close(gx, xt.grad, np.float32)
+    # sums over 3 * 66 * 70 float32 products: summation order shows at 1e-4
+    np.testing.assert_allclose(gw, wt.grad.numpy(), rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(gb, bt.grad.numpy(), rtol=1e-3, atol=1e-2)

@@ -31,14 +31,30 @@ TRANSPOSED = ["conv_transpose_forward", "conv_transpose_phases"]
 
 
 @contextmanager
-def block_budget(elements: int) -> Iterator[None]:
-    """Blocks of at most ``elements`` (1: one grid row per block) inside the kernels."""
-    old = gemm.MAX_COLUMN_ELEMENTS
-    gemm.MAX_COLUMN_ELEMENTS = elements
+def settings(**values: int) -> Iterator[None]:
+    """Module constants of the kernels set to ``values`` for the duration."""
+    old = {name: getattr(gemm, name) for name in values}
+    for name, value in values.items():
+        setattr(gemm, name, value)
     try:
         yield
     finally:
-        gemm.MAX_COLUMN_ELEMENTS = old
+        for name, value in old.items():
+            setattr(gemm, name, value)
+
+
+@contextmanager
+def block_budget(elements: int) -> Iterator[None]:
+    """Blocks of at most ``elements`` (1: one grid row per block) inside the kernels.
+
+    Below the default budget the minimum block widths go too, so that the small shapes of
+    these tests are really cut into several blocks (two levels of them in ``conv_forward``).
+    """
+    small = elements < gemm.MAX_COLUMN_ELEMENTS
+    with settings(MAX_COLUMN_ELEMENTS=elements,
+                  MIN_BLOCK_COLUMNS=1 if small else gemm.MIN_BLOCK_COLUMNS,
+                  SMALL_CONV_MIN_COLUMNS=1 if small else gemm.SMALL_CONV_MIN_COLUMNS):
+        yield
 
 
 def dims(draw, nd: int, lo: int, hi: int) -> tuple[int, ...]:
@@ -132,9 +148,15 @@ def conv_cases(draw):
         lo = max(1, d * (kk - 1) + 1 - p - q)
         size.append(draw(st.integers(lo, lo + MAX_SIZE[nd])))
     return dict(nd=nd, groups=groups, cin=cin, cout=cout, k=k, dilation=dil, pairs=pairs,
-                stride=dims(draw, nd, 1, 4), size=tuple(size), batch=draw(st.integers(1, 3)),
+                stride=(1,) * nd if draw(st.booleans()) else dims(draw, nd, 1, 4),
+                size=tuple(size), batch=draw(st.integers(1, 3)),
                 bias=draw(st.booleans()), dtype=draw(st.sampled_from([np.float32, np.float64])),
                 budget=draw(st.sampled_from([1, 50, 1000, 1 << 21])),
+                # stride-1 layers through the direct im2col; samples one at a time there
+                direct_row=draw(st.sampled_from([1, gemm.DIRECT_MIN_ROW])),
+                sample_columns=draw(st.sampled_from([1, gemm.MIN_SAMPLE_COLUMNS])),
+                # 0: grouped layers through the GEMM paths too, not the tiny-group one
+                tiny_group=draw(st.sampled_from([0, gemm._TINY_GROUP])),
                 seed=draw(st.integers(0, 2**32 - 1)))
 
 
@@ -150,9 +172,60 @@ def test_conv_kernel_matches_torch(case):
     yt = TORCH_C[case["nd"]](F.pad(t(x), pad), t(w), None if b is None else t(b),
                              case["stride"], 0, case["dilation"], case["groups"])
     before = [p for p, _ in case["pairs"]]
-    with block_budget(case["budget"]):
-        y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
-                              case["groups"], yt.shape[2:])
+    with settings(DIRECT_MIN_ROW=case["direct_row"], MIN_SAMPLE_COLUMNS=case["sample_columns"],
+                  _TINY_GROUP=case["tiny_group"]):
+        with block_budget(case["budget"]):
+            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
+                                  case["groups"], yt.shape[2:])
+    assert y.dtype == case["dtype"]
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+
+
+@st.composite
+def tiny_group_cases(draw):
+    # Groups whose weight has at most gemm._TINY_GROUP entries take the group-parallel path
+    # (depthwise layers): one input channel per group is the common case, a few are allowed.
+    case = draw(conv_cases())
+    groups = draw(st.integers(2, 6))
+    cin_g = draw(st.sampled_from([1, 1, 2]))
+    cout_g = draw(st.integers(1, 2))
+    if cout_g * cin_g * int(np.prod(case["k"])) > gemm._TINY_GROUP:
+        cout_g = cin_g = 1  # at most 5**3 taps
+    case.update(groups=groups, cin=groups * cin_g, cout=groups * cout_g)
+    # chunks of one group up to all of them; the multiply-add variant on short rows too
+    case["chunk"] = draw(st.sampled_from([1, 500, 1 << 20]))
+    case["fma_length"] = draw(st.sampled_from([1, 1 << 62]))
+    return case
+
+
+def conv_arrays(case):
+    rng = np.random.default_rng(case["seed"])
+    x = rng.standard_normal((case["batch"], case["cin"], *case["size"])).astype(case["dtype"])
+    w = rng.standard_normal(
+        (case["cout"], case["cin"] // case["groups"], *case["k"])).astype(case["dtype"])
+    b = rng.standard_normal(case["cout"]).astype(case["dtype"]) if case["bias"] else None
+    return x, w, b
+
+
+def conv_reference(case, x, w, b):
+    """PyTorch's convolution of ``x`` padded by the (before, after) pairs."""
+    pad = [v for pair in reversed(case["pairs"]) for v in pair]
+    return TORCH_C[case["nd"]](F.pad(t(x), pad), t(w), None if b is None else t(b),
+                               case["stride"], 0, case["dilation"], case["groups"])
+
+
+@given(tiny_group_cases())
+def test_tiny_group_conv_path_matches_torch(case):
+    x, w, b = conv_arrays(case)
+    assert w.size // case["groups"] <= gemm._TINY_GROUP  # the shapes drawn take that path
+    keep = frozen(x, w)
+    yt = conv_reference(case, x, w, b)
+    before = [p for p, _ in case["pairs"]]
+    with settings(_GROUP_CHUNK_ELEMENTS=case["chunk"], _FMA_MIN_LENGTH=case["fma_length"]):
+        with block_budget(case["budget"]):
+            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
+                                  case["groups"], yt.shape[2:])
     assert y.dtype == case["dtype"]
     assert_close(y, yt, case["dtype"])
     assert_unchanged(keep, x, w)

@@ -26,10 +26,12 @@ taps.  Three kernels build on that:
   columns are the last axis's phases, so its output rows come out already interleaved;
 
 each ending with an *interleave* of the phases into the output (one strided copy, bias fused).
-:func:`conv_forward` gathers the ``s^d`` input phases of a block once, after which every tap of
-the im2col is again a contiguous copy; when each tap has a phase of its own (``k <= s``) or the
-rows are long and the stride is 1, it gathers each tap's columns directly instead, and groups
-with one input channel (depthwise) use a multiply-add per tap.
+:func:`conv_forward` gathers the ``s^d`` input phases of a large block once, after which every
+tap of the im2col is again a contiguous copy, made and multiplied in smaller (L2-sized) blocks;
+when each tap has a phase of its own (``k <= s``) or the rows are long and the stride is 1, it
+gathers each tap's columns directly instead.  Tiny groups (depthwise) go group-parallel: a few
+groups at a time, their phases gathered per sample and used while in cache, with one small
+product (or a multiply-add per tap) per group.
 
 Work is done in blocks of grid rows whose buffers stay under :data:`MAX_COLUMN_ELEMENTS`
 (cache-sized, and a bound on extra memory) but keep at least :data:`MIN_BLOCK_COLUMNS` GEMM
@@ -293,11 +295,14 @@ def _split(count: int, work: int, fn: Callable[[slice], None]) -> None:
     run_chunks(count, work * MIN_ELEMENTS_PER_THREAD // MIN_SPLIT_ELEMENTS, fn)
 
 
-def _rows_per_block(per_row: int, rows: int, row: int) -> int:
-    # Rows per block under the budget (but at least MIN_BLOCK_COLUMNS columns), balanced so
-    # that the last block is not a sliver.
-    most = max(1, min(rows, max(MAX_COLUMN_ELEMENTS // max(per_row, 1),
-                                -(-MIN_BLOCK_COLUMNS // max(row, 1)))))
+def _rows_per_block(per_row: int, rows: int, row: int, budget: int | None = None,
+                    min_columns: int | None = None) -> int:
+    # Rows per block under the budget (default MAX_COLUMN_ELEMENTS) but with at least
+    # ``min_columns`` (default MIN_BLOCK_COLUMNS) columns, balanced so that the last block is
+    # not a sliver.
+    budget = MAX_COLUMN_ELEMENTS if budget is None else budget
+    min_columns = MIN_BLOCK_COLUMNS if min_columns is None else min_columns
+    most = max(1, min(rows, max(budget // max(per_row, 1), -(-min_columns // max(row, 1)))))
     count = -(-rows // most)
     return -(-rows // count)
 
@@ -320,10 +325,10 @@ def conv_forward(
 
     Output ``mu`` reads the padded input at ``mu*s + a*d``, i.e. input phase ``r = (a*d) % s``
     at index ``mu + (a*d) // s``.  Per block of output rows, the rows of each input phase are
-    gathered into the row layout ``(C_in, rows + Q, N, *(O + Q - 1))``; then every tap's columns
-    are one contiguous copy and the GEMM is ``(G, C_out/G, C_in/G*K) @ (G, C_in/G*K, rows)``
-    with the weight only reshaped.  Columns past ``O`` on the inner axes are computed and
-    dropped.
+    gathered into the row layout ``(C_in, rows + Q, N, *(O + Q - 1))``; then, in sub-blocks
+    whose columns fit in the L2 cache, every tap's columns are one contiguous copy and the GEMM
+    is ``(G, C_out/G, C_in/G*K) @ (G, C_in/G*K, rows)`` with the weight only reshaped.  Columns
+    past ``O`` on the inner axes are computed and dropped.
     """
     nd = len(out_size)
     if x.shape[0] == 0 or weight.shape[0] == 0:
@@ -338,59 +343,95 @@ def conv_forward(
     row = n * math.prod(inner)
     wm = weight.reshape(groups, cout_g, cin_g * k)
     y = np.empty((n, c_out, *out_size), dtype=x.dtype)
-    rows_per = _rows_per_block(max(c_in * (k + len(combos)), c_out) * row, out_size[0], row)
-    # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
-    phases = _scratch("rows", (len(combos), c_in, rows_per + spans[0], n, *inner), x.dtype)
     keep = tuple(slice(0, o) for o in out_size[1:])
     if groups > 1 and cout_g * cin_g * k <= _TINY_GROUP:
         # Many tiny per-group products (depthwise layers): BLAS threads cannot help them, so
-        # each thread takes whole groups, and columns are built for a few groups at a time so
-        # that they are still in cache when the product reads them.
-        rows_per = _rows_per_block(c_in * len(combos) * row, out_size[0], row)
-        phases = _scratch("rows", (len(combos), c_in, rows_per + spans[0], n, *inner), x.dtype)
+        # each thread takes whole groups, a few at a time, and gathers their input phases
+        # just before using them, so that phases and columns are still in cache.
+        rows_per = _rows_per_block(cin_g * len(combos) * row, out_size[0], row)
+        plane_src = _conv_plan(1, tuple(k_size), tuple(stride), tuple(dilation),
+                               tuple(out_size))[3]
         for r0 in range(0, out_size[0], rows_per):
             r1 = min(out_size[0], r0 + rows_per)
-            ph = phases[:, :, :r1 - r0 + spans[0]]
-            _split(groups, ph.size, functools.partial(
-                _conv_groups, x=x, wm=wm, bias=bias, y=y, ph=ph, r0=r0, r1=r1, stride=stride,
-                pad_before=pad_before, combos=combos, tap_src=tap_src, keep=keep))
+            _split(groups, c_in * len(combos) * (r1 - r0 + spans[0]) * row, functools.partial(
+                _conv_groups, x=x, wm=wm, bias=bias, y=y, r0=r0, r1=r1, span=spans[0],
+                inner=inner, stride=stride, pad_before=pad_before, combos=combos,
+                tap_src=plane_src, keep=keep))
         return y[:, :, 0] if nd == 1 else y
-    if len(combos) == k or (all(s == 1 for s in stride) and min(out_size[1:]) >= 32):
+    if len(combos) == k or (all(s == 1 for s in stride) and min(out_size[1:]) >= DIRECT_MIN_ROW):
         # Every tap reads its own input phase (k <= s), or long stride-1 rows: gather each
         # tap's columns straight from x, with no phase buffer and no padding columns.
         _conv_direct(x, wm, bias, y, stride, pad_before, dilation, k_size)
         return y[:, :, 0] if nd == 1 else y
-    cols = _scratch("cols", (c_in, k, rows_per * row), x.dtype) if k > 1 else None
+    # Two levels of blocks: the input phases are gathered for large blocks of output rows
+    # (re-gathering the Q - 1 rows that neighbouring blocks share costs a strided copy each
+    # time), and the columns are built and multiplied in smaller blocks inside them.
+    rows_g = _rows_per_block(max(c_in * len(combos), c_out) * row, out_size[0], row)
+    budget, min_columns = _conv_budget(c_out)
+    rows_per = min(rows_g, _rows_per_block(max(c_in * k, c_out) * row, out_size[0], row,
+                                           budget, min_columns))
+    # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
+    phases = _scratch("rows", (len(combos), c_in, rows_g + spans[0], n, *inner), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
-    for r0 in range(0, out_size[0], rows_per):
-        r1 = min(out_size[0], r0 + rows_per)
-        length = (r1 - r0) * row
-        ph = phases[:, :, :r1 - r0 + spans[0]]
+    for g0 in range(0, out_size[0], rows_g):
+        g1 = min(out_size[0], g0 + rows_g)
+        ph = phases[:, :, :g1 - g0 + spans[0]]
         flat = ph.reshape(len(combos), c_in, -1)
-        block = flat[tap_src[0][0], :, tap_src[0][1]:tap_src[0][1] + length]
-        if cols is not None:
-            block = cols[:, :, :length]
 
-        def fill(cs: slice, r0: int = r0, ph: np.ndarray = ph, flat: np.ndarray = flat,
-                 block: np.ndarray = block, length: int = length) -> None:
+        def gather(cs: slice, g0: int = g0, ph: np.ndarray = ph) -> None:
             for ci, combo in enumerate(combos):
-                _gather_rows(x, ph[ci], cs, m0=r0, steps=stride,
+                _gather_rows(x, ph[ci], cs, m0=g0, steps=stride,
                              offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
-            if cols is not None:
-                for t, (ci, off) in enumerate(tap_src):
-                    block[cs, t] = flat[ci, cs, off:off + length]
 
-        _split(c_in, ph[:, :, :r1 - r0].size + block.size, fill)
-        # (G, C_out/G, C_in/G*K) @ (G, C_in/G*K, rows) -> (C_out, rows, N, *inner)
-        r = np.matmul(wm, block.reshape(groups, cin_g * k, length), out=gemm[:, :, :length])
-        r = r.reshape(c_out, r1 - r0, n, *inner)
+        _split(c_in, ph.size, gather)
+        for r0 in range(g0, g1, rows_per):
+            r1 = min(g1, r0 + rows_per)
+            length, base = (r1 - r0) * row, (r0 - g0) * row
+            # A single grid row can hold far more columns than the budget (3-d layers: a
+            # row is a whole (N, H, W) slab): then the columns go in runs, each one offset
+            # slice per tap of the flat phases, multiplied into their part of the products.
+            size, cap = c_in * k * length, max(budget, 1)
+            runs = 1 if size <= 4 * cap else -(-size // cap)
+            width = -(-length // runs)
+            for c0 in range(0, length, width):
+                part = min(width, length - c0)
+                at = base + c0 + tap_src[0][1]
+                block = flat[tap_src[0][0], :, at:at + part]
+                if k > 1:  # (with a single tap the phase itself is the block)
+                    block = _scratch("cols", (c_in, k, part), x.dtype)
 
-        def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
-            pairs = [(slice(None), slice(r0, r1)), *((sl, sl) for sl in keep)]
-            _put(y, r[osl], pairs, osl, bias)
+                    def fill(cs: slice, flat: np.ndarray = flat, block: np.ndarray = block,
+                             part: int = part, start: int = base + c0) -> None:
+                        for t, (ci, off) in enumerate(tap_src):
+                            block[cs, t] = flat[ci, cs, start + off:start + off + part]
 
-        _split(c_out, r.size, copy_out)
+                    _split(c_in, 2 * block.size, fill)
+                # (G, C_out/G, C_in/G*K) @ (G, C_in/G*K, columns): the products' columns
+                np.matmul(wm, block.reshape(groups, cin_g * k, part),
+                          out=gemm[:, :, c0:c0 + part])
+            r = gemm[:, :, :length].reshape(c_out, r1 - r0, n, *inner)
+
+            def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
+                pairs = [(slice(None), slice(r0, r1)), *((sl, sl) for sl in keep)]
+                _put(y, r[osl], pairs, osl, bias)
+
+            _split(c_out, r.size, copy_out)
     return y[:, :, 0] if nd == 1 else y
+
+
+def _conv_budget(c_out: int) -> tuple[int, int]:
+    # GEMM blocks of the convolution.  With few output channels the GEMM does little work per
+    # column it packs, so it runs faster when the columns are still in the L2 cache from
+    # their copies: smaller blocks then (measured: 10-15 % on 64 output channels, 10 % slower
+    # with 128).
+    if c_out <= SMALL_CONV_OUT_CHANNELS:
+        return MAX_COLUMN_ELEMENTS // SMALL_CONV_DIVISOR, SMALL_CONV_MIN_COLUMNS
+    return MAX_COLUMN_ELEMENTS, MIN_BLOCK_COLUMNS
+
+
+SMALL_CONV_OUT_CHANNELS = 64
+SMALL_CONV_DIVISOR = 4
+SMALL_CONV_MIN_COLUMNS = 1024
 
 
 @functools.lru_cache(maxsize=256)
@@ -418,42 +459,60 @@ def _conv_plan(n: int, k_size: tuple[int, ...], stride: tuple[int, ...],
 def _conv_direct(x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None, y: np.ndarray,
                  stride: Sequence[int], pad_before: Sequence[int], dilation: Sequence[int],
                  k_size: Sequence[int]) -> None:
-    # im2col with one strided gather per tap into (C_in, K, rows, N, *O), then the GEMM; for a
-    # single sample the GEMM writes its rows of y directly.
+    # im2col with one strided gather per tap into (C_in, K, rows, N', *O), then the GEMM.
+    # Samples with many output positions go one at a time (N' = 1): the GEMM then writes
+    # their rows of y directly, since (C_out, rows, *O) of one sample is already its output
+    # layout.  Small samples are taken together (N' = N), for a wider GEMM, and interleaved
+    # into y after it.
     n, c_in = x.shape[:2]
     groups, cout_g, _ = wm.shape
     c_out, cin_g, k = groups * cout_g, c_in // groups, math.prod(k_size)
     out_size = y.shape[2:]
-    row = n * math.prod(out_size[1:])
+    each = n == 1 or math.prod(out_size) >= MIN_SAMPLE_COLUMNS
+    nb = 1 if each else n
+    row = nb * math.prod(out_size[1:])
     tap_off = [[a * d - pb for a, d, pb in zip(t, dilation, pad_before, strict=True)]
                for t in itertools.product(*(range(kk) for kk in k_size))]
-    rows_per = _rows_per_block(max(c_in * k, c_out) * row, out_size[0], row)
-    cols = _scratch("cols", (c_in, k, rows_per, n, *out_size[1:]), x.dtype)
-    gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
-    for r0 in range(0, out_size[0], rows_per):
-        r1 = min(out_size[0], r0 + rows_per)
-        length = (r1 - r0) * row
-        block = cols[:, :, :r1 - r0]
+    rows_per = _rows_per_block(max(c_in * k, c_out) * row, out_size[0], row, *_conv_budget(c_out))
+    cols = _scratch("cols", (c_in, k, rows_per, nb, *out_size[1:]), x.dtype)
+    gemm = None if each else _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
+    for i in range(0, n, nb):
+        xs = x[i:i + nb]
+        for r0 in range(0, out_size[0], rows_per):
+            r1 = min(out_size[0], r0 + rows_per)
+            length = (r1 - r0) * row
+            block = cols[:, :, :r1 - r0]
 
-        def fill(cs: slice, r0: int = r0, block: np.ndarray = block) -> None:
-            for t, offsets in enumerate(tap_off):
-                _gather_rows(x, block[:, t], cs, m0=r0, steps=stride, offsets=offsets)
+            def fill(cs: slice, xs: np.ndarray = xs, r0: int = r0,
+                     block: np.ndarray = block) -> None:
+                for t, offsets in enumerate(tap_off):
+                    _gather_rows(xs, block[:, t], cs, m0=r0, steps=stride, offsets=offsets)
 
-        _split(c_in, block.size, fill)
-        b = block.reshape(groups, cin_g * k, length)
-        if n == 1:  # (C_out, rows, *O) of y is already the GEMM's output layout
-            into = y[0, :, r0:r1]
-            np.matmul(wm, b, out=into.reshape(groups, cout_g, length))
-            if bias is not None:
-                into += bias.reshape(-1, *(1,) * (into.ndim - 1))
-            continue
-        r = np.matmul(wm, b, out=gemm[:, :, :length]).reshape(c_out, r1 - r0, n, *out_size[1:])
+            _split(c_in, block.size, fill)
+            b = block.reshape(groups, cin_g * k, length)
+            if gemm is None:  # straight into y's rows: a view, rows of y are whole planes
+                into = y[i, :, r0:r1]
+                out = into.reshape(groups, cout_g, length)
+                assert np.may_share_memory(out, y)
+                np.matmul(wm, b, out=out)
+                if bias is not None:
+                    into += bias.reshape(-1, *(1,) * (into.ndim - 1))
+                continue
+            r = np.matmul(wm, b, out=gemm[:, :, :length]).reshape(c_out, r1 - r0, n,
+                                                                    *out_size[1:])
 
-        def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
-            pairs = [(slice(None), slice(r0, r1)), *((slice(None), slice(None)),) * (r.ndim - 3)]
-            _put(y, r[osl], pairs, osl, bias)
+            def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
+                pairs = [(slice(None), slice(r0, r1)),
+                         *((slice(None), slice(None)),) * (r.ndim - 3)]
+                _put(y, r[osl], pairs, osl, bias)
 
-        _split(c_out, r.size, copy_out)
+            _split(c_out, r.size, copy_out)
+
+
+# Output positions per sample from which the direct convolution goes sample by sample.
+MIN_SAMPLE_COLUMNS = 4096
+# Stride-1 convolutions whose inner output axes are this long gather their columns directly.
+DIRECT_MIN_ROW = 32
 
 
 # A per-group weight of at most this many entries makes a group's GEMM too small for BLAS
@@ -462,52 +521,63 @@ _TINY_GROUP = 256
 
 
 def _conv_groups(gs: slice, *, x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None,
-                 y: np.ndarray, ph: np.ndarray, r0: int, r1: int, stride: Sequence[int],
-                 pad_before: Sequence[int], combos: Sequence[tuple[int, ...]],
-                 tap_src: Sequence[tuple[int, int]], keep: Sequence[slice]) -> None:
-    # Output rows [r0, r1) of the groups gs: gather their input phases into ph, then, a few
-    # groups at a time (this thread's scratch buffers, in cache), the per-group products.
+                 y: np.ndarray, r0: int, r1: int, span: int, inner: Sequence[int],
+                 stride: Sequence[int], pad_before: Sequence[int],
+                 combos: Sequence[tuple[int, ...]], tap_src: Sequence[tuple[int, int]],
+                 keep: Sequence[slice]) -> None:
+    # Output rows [r0, r1) of the groups gs, a few groups at a time: gather their input
+    # phases into this thread's scratch, then the per-group products while the phases are
+    # still in cache.  The phases are kept per sample, (C, N, R, *inner) with R = r1 - r0 +
+    # Q - 1 rows: that gather copies whole planes of x (the row layout would interleave the
+    # samples row by row), and a tap is still one offset slice across all samples; each
+    # sample's last Q - 1 rows of products then read into the next sample and are dropped.
+    # ``tap_src`` holds the flat offsets in this layout.
     groups, cout_g, _ = wm.shape
     cin_g = x.shape[1] // groups
-    k = len(tap_src)
-    n, inner = ph.shape[3], ph.shape[4:]
-    length = (r1 - r0) * n * math.prod(inner)
-    cs = slice(gs.start * cin_g, gs.stop * cin_g)
-    for ci, combo in enumerate(combos):
-        _gather_rows(x, ph[ci], cs, m0=r0, steps=stride,
-                     offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
-    flat = ph.reshape(len(combos), x.shape[1], -1)
+    k, n = len(tap_src), x.shape[0]
+    rows = r1 - r0 + span - 1
+    plane = rows * math.prod(inner)
+    length = n * plane
+    spare = max(off for _, off in tap_src)  # reads past the last sample's plane
     # One input channel per group and long rows: a multiply-add per tap on the shifted input
-    # itself, no columns.  BLAS calls from several threads are serialised by OpenBLAS, these
-    # NumPy loops are not; for short rows, the two calls per tap cost more than they save.
-    fma = cin_g == 1 and length >= 4096
-    # groups whose columns (or partial sums) fit in cache
-    step = max(2, (1 << 17) // (cin_g * (2 * cout_g if fma else k) * length))
-    step = min(step, gs.stop - gs.start)
-    out = _scratch("gemm", (step, cout_g, length), x.dtype)
-    pairs = [(slice(None), slice(r0, r1)), *((sl, sl) for sl in keep)]
-    if fma:
-        part = _scratch("part", (step, cout_g, length), x.dtype)
-        wt = wm[:, :, :, None]  # (G, C_out/G, K, 1)
-    else:
-        cols = _scratch("cols", (step * cin_g, k, length), x.dtype)
+    # itself, no columns.
+    fma = cin_g == 1 and length >= _FMA_MIN_LENGTH
+    per_group = len(combos) * cin_g * (length + spare) + (
+        2 * cout_g if fma else cin_g * k + cout_g) * length
+    step = min(gs.stop - gs.start, max(1, _GROUP_CHUNK_ELEMENTS // per_group))
+    pairs = [(slice(0, r1 - r0), slice(r0, r1)), *((sl, sl) for sl in keep)]
     for g0 in range(gs.start, gs.stop, step):
         g1 = min(gs.stop, g0 + step)
-        r = out[:g1 - g0]
+        cs, cc = slice(g0 * cin_g, g1 * cin_g), (g1 - g0) * cin_g
+        flat = _scratch("rows", (len(combos), cc, length + spare), x.dtype)
+        flat[:, :, length:] = 0
+        for ci, combo in enumerate(combos):
+            # (C', N, R, *inner) seen as the row layout (C', R, N, *inner) that the gather fills
+            ph = flat[ci, :, :length].reshape(cc, n, rows, *inner).swapaxes(1, 2)
+            _gather_rows(x[:, cs], ph, slice(None), m0=r0, steps=stride,
+                         offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
+        r = _scratch("gemm", (g1 - g0, cout_g, length), x.dtype)
         if fma:
-            p = part[:g1 - g0]
+            p = _scratch("part", (g1 - g0, cout_g, length), x.dtype)
+            wt = wm[g0:g1, :, :, None]  # (G', C_out/G, K, 1)
             for t, (ci, off) in enumerate(tap_src):
-                win = flat[ci, g0:g1, None, off:off + length]  # (G', 1, rows)
-                np.multiply(win, wt[g0:g1, :, t], out=r if t == 0 else p)
+                win = flat[ci, :, None, off:off + length]  # (G', 1, rows)
+                np.multiply(win, wt[:, :, t], out=r if t == 0 else p)
                 if t:
                     r += p
         else:
-            block = cols[:(g1 - g0) * cin_g]
+            block = _scratch("cols", (cc, k, length), x.dtype)
             for t, (ci, off) in enumerate(tap_src):
-                block[:, t] = flat[ci, g0 * cin_g:g1 * cin_g, off:off + length]
+                block[:, t] = flat[ci, :, off:off + length]
             np.matmul(wm[g0:g1], block.reshape(g1 - g0, cin_g * k, length), out=r)
         osl = slice(g0 * cout_g, g1 * cout_g)
-        _put(y, r.reshape(-1, r1 - r0, n, *inner), pairs, osl, bias)
+        _put(y, r.reshape(-1, n, rows, *inner).swapaxes(1, 2), pairs, osl, bias)
+
+
+# Working set (elements) of one chunk of tiny groups: phases, columns and products of the
+# chunk stay in the 1 MiB L2 cache between the gather and the products.
+_GROUP_CHUNK_ELEMENTS = 1 << 20
+_FMA_MIN_LENGTH = 4096
 
 
 # ---------------------------------------------------------------------------------------------
