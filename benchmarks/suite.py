@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import upconv
+from upconv.ops import _numba
 
 THREADS = 2
 BLOCK = 5  # consecutive timed runs of one function before switching to the next
@@ -36,6 +37,23 @@ BLOCK = 5  # consecutive timed runs of one function before switching to the next
 
 # ---------------------------------------------------------------------------------------------
 # Cases
+
+
+def _numpy_only(fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]], Any]:
+    """``fn`` run on the pure NumPy path (``UPCONV_NUMBA=0``), to time beside numba's."""
+
+    def run(a: dict[str, Any]) -> Any:
+        old = os.environ.get("UPCONV_NUMBA")
+        os.environ["UPCONV_NUMBA"] = "0"
+        try:
+            return fn(a)
+        finally:
+            if old is None:
+                del os.environ["UPCONV_NUMBA"]
+            else:
+                os.environ["UPCONV_NUMBA"] = old
+
+    return run
 
 
 @dataclass
@@ -81,6 +99,8 @@ def _tconv_case(cin: int, cout: int, spatial: tuple[int, ...], k: int, s: int, p
     methods = ["auto", "scatter", "direct", "subpixel"]
     t_case = Case(f"conv_transpose {name} N{batch}", "conv_transpose", make_t, torch_t,
                   {m: method(m) for m in methods}, flops_t, d)
+    if _numba.available() and _numba.use_planes(cin // groups, cout // groups):
+        t_case.ours["numpy"] = _numpy_only(t_case.ours["auto"])  # auto takes numba's loops
 
     # The mirrored encoder layer: conv from the transposed conv's output back to its input.
     def make_c(rng: np.random.Generator) -> dict[str, Any]:
@@ -94,6 +114,8 @@ def _tconv_case(cin: int, cout: int, spatial: tuple[int, ...], k: int, s: int, p
     c_case = Case(f"conv {name} (mirror) N{batch}", "conv", make_c, torch_c,
                   {"auto": lambda a: upconv.conv(a["x"], a["w"], stride=s, padding=p,
                                                  groups=groups)}, flops_t, d)
+    if _numba.available() and _numba.use_planes(cout // groups, cin // groups):
+        c_case.ours["numpy"] = _numpy_only(c_case.ours["auto"])
     return [t_case, c_case]
 
 
@@ -122,9 +144,12 @@ def _unpool_case(batch: int = 8) -> Case:
         tp, ti = F.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
         return {"x": tp.numpy(), "i": ti.numpy(), "tx": tp, "ti": ti}
 
+    ours: dict[str, Callable[[dict[str, Any]], Any]] = {
+        "auto": lambda a: upconv.max_unpool(a["x"], a["i"], 2)}
+    if _numba.available():
+        ours["numpy"] = _numpy_only(ours["auto"])
     return Case(f"max_unpool k2 ({batch},64,32,32)->64x64", "max_unpool", make,
-                lambda a: F.max_unpool2d(a["tx"], a["ti"], 2),
-                {"auto": lambda a: upconv.max_unpool(a["x"], a["i"], 2)})
+                lambda a: F.max_unpool2d(a["tx"], a["ti"], 2), ours)
 
 
 def _shuffle_case(batch: int = 8) -> Case:
@@ -330,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     blas = _blas_info()
     print(f"# upconv {upconv.__version__} vs torch {torch.__version__}, {THREADS} threads, "
           f"numpy {np.__version__}, BLAS {blas}")
+    fast = (f"on (numba {_numba.version()}; 'numpy' = the same op with UPCONV_NUMBA=0)"
+            if _numba.available() else
+            "off (" + ("UPCONV_NUMBA=0" if _numba.version() else "numba not installed") + ")")
+    print(f"# compiled path: {fast}")
     print(f"# float32 GEMM peak measured now: {peak:.1f} GFLOP/s; medians of {args.repeats} "
           f"runs after warm-up, interleaved in blocks of {BLOCK}")
     rng = np.random.default_rng(0)
@@ -390,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": THREADS,
                     "blas": blas, "gemm_peak_gflops": peak, "env": env},
         "versions": {"upconv": upconv.__version__, "torch": torch.__version__,
-                     "numpy": np.__version__},
+                     "numpy": np.__version__, "numba": _numba.version()},
+        "numba_path": _numba.available(),
         "repeats": args.repeats, "results": results, "summary": summary,
     }, indent=2))
     print(f"wrote {out}")

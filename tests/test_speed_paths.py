@@ -291,6 +291,8 @@ def test_non_contiguous_inputs():
 
 
 def test_auto_picks_the_per_channel_kernel_for_depthwise_layers(monkeypatch):
+    # the pure NumPy dispatch (with numba, depthwise layers take the compiled loops)
+    monkeypatch.setenv("UPCONV_NUMBA", "0")
     calls = []
     original = gemm.conv_transpose_depthwise
 

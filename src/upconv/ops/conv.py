@@ -17,7 +17,7 @@ import numpy as np
 
 from .._validate import ShapeError, check_int, float_array
 from ..shapes import conv_geometry
-from . import _gemm
+from . import _gemm, _numba
 
 
 def _operands(
@@ -190,7 +190,11 @@ def conv(
     )
     g = conv_geometry(xb.shape[2:], weight.shape[2:], stride, padding, dilation, func=func)
     before = [pb for pb, _ in g.padding]
-    y = _gemm.conv_forward(xb, weight, bias, g.stride, before, g.dilation, groups, g.output_size)
+    args = (xb, weight, bias, g.stride, before, g.dilation, groups, g.output_size)
+    if _numba.available() and _numba.use_planes(weight.shape[1], weight.shape[0] // groups):
+        y = _numba.conv_planes(*args)  # tiny groups (depthwise): compiled loops over planes
+    else:
+        y = _gemm.conv_forward(*args)
     return y[0] if unbatched else y
 
 

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._validate import ShapeError
 from ..shapes import TransposeGeometry, transpose_geometry
-from . import _gemm, matrix
+from . import _gemm, _numba, matrix
 from .conv import _grad_output, _operands, conv
 
 Index = tuple[Any, ...]
@@ -100,6 +100,9 @@ def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeomet
     # group, per-channel products with no channel sum at all.  Pick the cheapest estimate.
     before = [pb for pb, _ in g.padding]
     args = (x, w, b, g.stride, before, g.dilation, groups, g.output_size)
+    if _numba.available() and _numba.use_planes(x.shape[1] // groups, w.shape[1]):
+        # tiny groups (depthwise): compiled loops over output planes, no GEMM to lean on
+        return _numba.conv_transpose_planes(*args)
     costs = _gemm.transpose_costs(x.shape, w.shape, *args[3:])
     best = min(costs, key=costs.__getitem__)
     kernel: Callable[..., np.ndarray] = getattr(_gemm, best)

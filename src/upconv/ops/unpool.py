@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._validate import ShapeError, _show, per_dim
+from . import _numba
 from ._parallel import run_chunks
 from .pool import _check_grad, _plane_strides, _split_batch, _unbatch
 
@@ -180,6 +181,11 @@ def _scatter(
     plane = math.prod(out_size)
     cols = indices.reshape(n * c, -1)
     values = xb.reshape(n * c, -1)
+    if _numba.available():  # one compiled pass per plane, no index arrays
+        done = _numba.unpool_scatter(values, cols, plane)
+        if done is None:
+            raise _out_of_range(indices, plane, func)
+        return done.reshape(n, c, *out_size)
     out = np.empty((n * c, plane), dtype=xb.dtype)
 
     def run(chunk: slice) -> None:  # a block of planes, in its own thread
@@ -200,6 +206,11 @@ def _gather(
     plane = math.prod(out_size)
     cols = indices.reshape(n * c, -1)
     source = np.ascontiguousarray(grad).reshape(n * c, plane)
+    if _numba.available():
+        done = _numba.unpool_gather(source, cols, dtype)
+        if done is None:
+            raise _out_of_range(indices, plane, func)
+        return done.reshape(indices.shape)
     out = np.empty(cols.shape, dtype=dtype)
 
     def run(chunk: slice) -> None:

@@ -1,0 +1,425 @@
+"""Optional compiled kernels, with numba (private; ``pip install 'upconv[fast]'``).
+
+Some layers give NumPy nothing to vectorise across: a depthwise (or tiny-group) convolution
+has no channel sum for a GEMM, and max unpooling is a scatter whose fancy indexing costs more
+than the memory it moves.  Here they are plain loops over output planes, compiled by numba
+and run on :func:`upconv.get_num_threads` threads (``prange`` over planes, each plane written
+by one thread only).
+
+The pure NumPy kernels stay the default: this module is used only when numba imports and the
+environment variable ``UPCONV_NUMBA`` is not ``"0"`` (:func:`available`), and numba itself is
+imported on the first call of a kernel, never by ``import upconv``.  Kernels are compiled per
+dtype on first use (``cache=True`` keeps the machine code on disk for later processes); every
+wrapper hands them C-contiguous float32 or float64 arrays and int64 indices, so each kernel has
+at most two signatures.  Floating-point semantics are strict (no ``fastmath``): sums run in a
+fixed order per output element.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import itertools
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._parallel import get_num_threads
+
+prange = range  # numba.prange once the kernels are compiled (see _compiled)
+
+
+@functools.lru_cache(maxsize=1)
+def _installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def available() -> bool:
+    """Whether the compiled kernels are used: numba is installed and ``UPCONV_NUMBA != "0"``.
+
+    Examples
+    --------
+    >>> import os
+    >>> from upconv.ops import _numba
+    >>> os.environ["UPCONV_NUMBA"] = "0"
+    >>> _numba.available()
+    False
+    >>> del os.environ["UPCONV_NUMBA"]
+    """
+    return os.environ.get("UPCONV_NUMBA", "").strip() != "0" and _installed()
+
+
+def version() -> str | None:
+    """The version of numba when it is installed, else ``None`` (does not import numba)."""
+    if not _installed():
+        return None
+    from importlib.metadata import version as dist_version
+
+    return dist_version("numba")
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels (plain Python here; compiled in place by _compiled).  Arrays are lifted to 3 spatial
+# axes (D, H, W); the last axis is the contiguous one.
+
+
+def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  # type: ignore[no-untyped-def]
+                  n_h, groups, buf_len, covered):
+    # One (n, o) plane per iteration, in output-phase form (see _gemm): tap t adds x * w[t]
+    # into the buffer of its output phase at its shift, and with the input plane laid out
+    # with Q - 1 zero columns after each inner axis (extents hp, wp) that is one long
+    # contiguous multiply-add over the whole plane.  The phases are then interleaved into the
+    # output: dmap/hmap[t] = (phase index or -1, grid index) per output position of the outer
+    # axes; wrun[phase] = (first output, first grid index, count) of the last axis, whose
+    # outputs of one phase are every s-th.  Outputs no phase reaches are 0 + bias.
+    n, c_in, d_in, h_in, w_in = x.shape
+    cout_g, k = w.shape[1], w.shape[2]
+    c_out, od, oh = y.shape[1], y.shape[2], y.shape[3]
+    cin_g = c_in // groups
+    phases = tap_combo.max() + 1
+    n_w = wrun.shape[0]
+    sw = wrun[0, 3]
+    plane_len = d_in * hp * wp
+    for plane in prange(n * c_out):
+        b = plane // c_out
+        o = plane % c_out
+        g = o // cout_g
+        oo = o % cout_g
+        xp = np.zeros(plane_len, y.dtype)
+        buf = np.zeros((phases, buf_len), y.dtype)
+        for ci in range(cin_g):
+            c = g * cin_g + ci
+            for zd in range(d_in):
+                for zh in range(h_in):
+                    base = (zd * hp + zh) * wp
+                    xp[base:base + w_in] = x[b, c, zd, zh]
+            for t in range(k):
+                wv = w[c, oo, t]
+                off = tap_off[t]
+                row = buf[tap_combo[t], off:off + plane_len]
+                for u in range(plane_len):
+                    row[u] += xp[u] * wv
+        bv = bias[o]
+        for zd in range(od):
+            pd = dmap[zd, 0]
+            cd = dmap[zd, 1]
+            for zh in range(oh):
+                yrow = y[b, o, zd, zh]
+                ph = hmap[zh, 0]
+                if not covered or pd < 0 or ph < 0:
+                    yrow[:] = bv
+                if pd < 0 or ph < 0:
+                    continue
+                ch = hmap[zh, 1]
+                for pw in range(n_w):
+                    t0 = wrun[pw, 0]
+                    src = buf[(pd * n_h + ph) * n_w + pw,
+                              (cd * hp + ch) * wp + wrun[pw, 1]:]
+                    for j in range(wrun[pw, 2]):
+                        yrow[t0 + j * sw] = src[j] + bv
+
+
+def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # type: ignore[no-untyped-def]
+                 groups, buf_len):
+    # One (n, o) plane per iteration.  The group's input plane is split into its stride
+    # phases on a grid of O + Q - 1 entries per axis (dsrc/hsrc[phase, m] = input index, -1
+    # for padding; wrun[phase] = (first grid entry, end, first input index, stride) on the
+    # last axis); tap t reads its phase at its shift, so with the output rows laid out with
+    # the grid's extents every tap is one long contiguous multiply-add; rows are cropped out.
+    n, c_in, d_in, h_in, w_in = x.shape
+    c_out, cin_g, k = w.shape
+    od, oh, ow = y.shape[2], y.shape[3], y.shape[4]
+    cout_g = c_out // groups
+    n_d, gd = dsrc.shape
+    n_h, gh = hsrc.shape
+    n_w = wrun.shape[0]
+    sw = wrun[0, 3]
+    acc_len = od * gh * gw
+    for plane in prange(n * c_out):
+        b = plane // c_out
+        o = plane % c_out
+        g = o // cout_g
+        xph = np.zeros((n_d * n_h * n_w, buf_len), y.dtype)
+        acc = np.zeros(acc_len, y.dtype)
+        for ci in range(cin_g):
+            c = g * cin_g + ci
+            for pd in range(n_d):
+                for ph in range(n_h):
+                    for pw in range(n_w):
+                        m0, m1, j0 = wrun[pw, 0], wrun[pw, 1], wrun[pw, 2]
+                        dst = xph[(pd * n_h + ph) * n_w + pw]
+                        for md in range(gd):
+                            jd = dsrc[pd, md]
+                            for mh in range(gh):
+                                jh = hsrc[ph, mh]
+                                base = (md * gh + mh) * gw
+                                if jd < 0 or jh < 0:
+                                    continue  # padding rows stay zero
+                                src = x[b, c, jd, jh]
+                                out = dst[base + m0:base + m1]
+                                for m in range(m1 - m0):
+                                    out[m] = src[j0 + m * sw]
+            for t in range(k):
+                wv = w[o, ci, t]
+                off = tap_off[t]
+                row = xph[tap_combo[t], off:off + acc_len]
+                for u in range(acc_len):
+                    acc[u] += row[u] * wv
+        bv = bias[o]
+        for zd in range(od):
+            for zh in range(oh):
+                base = (zd * gh + zh) * gw
+                yrow = y[b, o, zd, zh]
+                src = acc[base:base + ow]
+                for zw in range(ow):
+                    yrow[zw] = src[zw] + bv
+
+
+def _unpool_scatter(values, index, out, bad):  # type: ignore[no-untyped-def]
+    # out[p, index[p, i]] = values[p, i] per plane p, zeros elsewhere; bad[p] = 1 marks a
+    # switch outside the plane (the caller raises).  Later values win, as in C order.
+    planes, count = index.shape
+    size = out.shape[1]
+    for p in prange(planes):
+        for j in range(size):
+            out[p, j] = 0
+        for i in range(count):
+            j = index[p, i]
+            if j < 0 or j >= size:
+                bad[p] = 1
+                break
+            out[p, j] = values[p, i]
+
+
+def _unpool_gather(grad, index, out, bad):  # type: ignore[no-untyped-def]
+    # out[p, i] = grad[p, index[p, i]]: max_unpool's input gradient.
+    planes, count = index.shape
+    size = grad.shape[1]
+    for p in prange(planes):
+        for i in range(count):
+            j = index[p, i]
+            if j < 0 or j >= size:
+                bad[p] = 1
+                break
+            out[p, i] = grad[p, j]
+
+
+_KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather")
+
+
+@functools.lru_cache(maxsize=1)
+def _compiled() -> Any:
+    # Import numba and replace the kernels above by their compiled versions (once).
+    import numba
+
+    module = globals()
+    module["prange"] = numba.prange
+    for name in _KERNELS:
+        module[name] = numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)(
+            module[name])
+    return numba
+
+
+def _threads() -> None:
+    numba = _compiled()
+    numba.set_num_threads(max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Wrappers: cast, lift to three spatial axes, call
+
+
+def _lift3(a: np.ndarray) -> np.ndarray:
+    # (N, C, *L) -> (N, C, 1.., *L) with three spatial axes
+    return a.reshape(*a.shape[:2], *(1,) * (5 - a.ndim), *a.shape[2:])
+
+
+def _bias(bias: np.ndarray | None, c_out: int, dtype: Any) -> np.ndarray:
+    if bias is None:
+        return np.zeros(c_out, dtype=dtype)
+    return np.ascontiguousarray(bias, dtype=dtype)
+
+
+def _lifted(values: Sequence[int], fill: int) -> list[int]:
+    return [fill] * (3 - len(values)) + [int(v) for v in values]
+
+
+@functools.lru_cache(maxsize=256)
+def _transpose_tables(size: tuple[int, ...], k_size: tuple[int, ...], stride: tuple[int, ...],
+                      pad_before: tuple[int, ...], dilation: tuple[int, ...],
+                      out_size: tuple[int, ...]) -> tuple[Any, ...]:
+    # Output-phase form of each axis (_gemm._transpose_axis): per tap its phase combination
+    # and flat shift, per output position its phase and grid index.  Integers only.
+    from ._gemm import _transpose_axis
+
+    axes = [_transpose_axis(*a) for a in zip(_lifted(k_size, 1), _lifted(stride, 1),
+                                             _lifted(dilation, 1), _lifted(pad_before, 0),
+                                             _lifted(size, 1), _lifted(out_size, 1),
+                                             strict=True)]
+    grid = [a.size + a.span - 1 for a in axes]
+    hp, wp = grid[1], grid[2]
+    counts = [len(a.used) for a in axes]
+    combo, off = [], []
+    for a in itertools.product(*(range(len(ax.rho)) for ax in axes)):
+        idx = [ax.used.index(ax.rho[t]) for ax, t in zip(axes, a, strict=True)]
+        combo.append((idx[0] * counts[1] + idx[1]) * counts[2] + idx[2])
+        q = [ax.q[t] for ax, t in zip(axes, a, strict=True)]
+        off.append((q[0] * hp + q[1]) * wp + q[2])
+    maps = []
+    for ax, g in zip(axes, grid, strict=True):
+        m = np.zeros((ax.out, 2), dtype=np.int64)
+        for t in range(ax.out):
+            e = t + ax.beta
+            c = e // ax.s - ax.lo
+            m[t] = (ax.used.index(e % ax.s), c) if e % ax.s in ax.used and 0 <= c < g else (-1, 0)
+        maps.append(m)
+    # last axis: per phase, its outputs t0, t0 + s, ... read grid entries c0, c0 + 1, ...
+    wmap = maps[2]
+    wrun = np.zeros((len(axes[2].used), 4), dtype=np.int64)
+    wrun[:, 3] = axes[2].s
+    for i in range(len(axes[2].used)):
+        ts = np.flatnonzero(wmap[:, 0] == i)
+        if ts.size:
+            wrun[i, :3] = ts[0], wmap[ts[0], 1], ts.size
+    covered = bool((wmap[:, 0] >= 0).all())
+    buf_len = grid[0] * hp * wp + (axes[1].span - 1) * wp + axes[2].span
+    return (maps[0], maps[1], wrun, np.array(combo, dtype=np.int64),
+            np.array(off, dtype=np.int64), hp, wp, counts[1], buf_len, covered)
+
+
+@functools.lru_cache(maxsize=256)
+def _conv_tables(size: tuple[int, ...], k_size: tuple[int, ...], stride: tuple[int, ...],
+                 pad_before: tuple[int, ...], dilation: tuple[int, ...],
+                 out_size: tuple[int, ...]) -> tuple[Any, ...]:
+    # Tap a of an axis reads input (t + q_a)*s + r_a, q_a = (a*d - p) // s, r_a = its phase:
+    # phase r on the grid m = t + q_a - lo (O + Q - 1 entries) holds input (m + lo)*s + r.
+    srcs, per_tap, grid = [], [], []
+    for k, s, d, pb, length, out in zip(_lifted(k_size, 1), _lifted(stride, 1),
+                                        _lifted(dilation, 1), _lifted(pad_before, 0),
+                                        _lifted(size, 1), _lifted(out_size, 1), strict=True):
+        e = [a * d - pb for a in range(k)]
+        lo = min(v // s for v in e)
+        span = max(v // s for v in e) - lo + 1
+        used = sorted({v % s for v in e})
+        g = out + span - 1
+        src = np.full((len(used), g), -1, dtype=np.int64)
+        for i, r in enumerate(used):
+            for m in range(g):
+                j = (m + lo) * s + r
+                if 0 <= j < length:
+                    src[i, m] = j
+        srcs.append(src)
+        per_tap.append([(used.index(v % s), v // s - lo) for v in e])
+        grid.append((g, span))
+    (gd, _), (gh, qh), (gw, qw) = grid
+    counts = [len(src) for src in srcs]
+    # last axis: per phase, the grid entries [m0, m1) that read input j0, j0 + s, ...
+    wsrc, s_w = srcs[2], _lifted(stride, 1)[2]
+    wrun = np.zeros((len(wsrc), 4), dtype=np.int64)
+    wrun[:, 3] = s_w
+    for i, src in enumerate(wsrc):
+        ms = np.flatnonzero(src >= 0)
+        if ms.size:
+            wrun[i, :3] = ms[0], ms[-1] + 1, src[ms[0]]
+    combo, off = [], []
+    for (pd, sd), (ph, sh), (pw, sw) in itertools.product(*per_tap):
+        combo.append((pd * counts[1] + ph) * counts[2] + pw)
+        off.append((sd * gh + sh) * gw + sw)
+    buf_len = gd * gh * gw + (qh - 1) * gw + qw
+    return (srcs[0], srcs[1], wrun, np.array(combo, dtype=np.int64),
+            np.array(off, dtype=np.int64), gw, buf_len)
+
+
+def conv_transpose_planes(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> np.ndarray:
+    """Transposed convolution by direct loops over output planes (tiny groups, depthwise).
+
+    Same arguments and result as :func:`._gemm.conv_transpose_forward`.
+    """
+    _threads()
+    n, c_in = x.shape[:2]
+    c_out = weight.shape[1] * groups
+    y = np.empty((n, c_out, *out_size), dtype=x.dtype)
+    if y.size == 0:
+        return y
+    tables = _transpose_tables(tuple(x.shape[2:]), tuple(weight.shape[2:]), tuple(stride),
+                               tuple(pad_before), tuple(dilation), tuple(out_size))
+    xc = _lift3(np.ascontiguousarray(x))
+    wc = np.ascontiguousarray(weight).reshape(c_in, weight.shape[1], -1)
+    dmap, hmap, wrun, combo, off, hp, wp, n_h, buf_len, covered = tables
+    _tconv_planes(xc, wc, _bias(bias, c_out, x.dtype), _lift3(y), dmap, hmap, wrun, combo,
+                  off, hp, wp, n_h, groups, buf_len, covered)
+    return y
+
+
+def conv_planes(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None,
+    stride: Sequence[int],
+    pad_before: Sequence[int],
+    dilation: Sequence[int],
+    groups: int,
+    out_size: Sequence[int],
+) -> np.ndarray:
+    """Convolution by direct loops over output planes (tiny groups, depthwise).
+
+    Same arguments and result as :func:`._gemm.conv_forward`.
+    """
+    _threads()
+    n, c_out = x.shape[0], weight.shape[0]
+    y = np.empty((n, c_out, *out_size), dtype=x.dtype)
+    if y.size == 0 or x.shape[1] == 0:
+        if y.size:
+            y[...] = _bias(bias, c_out, x.dtype).reshape(-1, *(1,) * len(out_size))
+        return y
+    tables = _conv_tables(tuple(x.shape[2:]), tuple(weight.shape[2:]), tuple(stride),
+                          tuple(pad_before), tuple(dilation), tuple(out_size))
+    xc = _lift3(np.ascontiguousarray(x))
+    wc = np.ascontiguousarray(weight).reshape(c_out, weight.shape[1], -1)
+    dsrc, hsrc, wrun, combo, off, gw, buf_len = tables
+    _conv_planes(xc, wc, _bias(bias, c_out, x.dtype), _lift3(y), dsrc, hsrc, wrun, combo, off,
+                 gw, groups, buf_len)
+    return y
+
+
+def unpool_scatter(values: np.ndarray, index: np.ndarray, plane: int) -> np.ndarray | None:
+    """``out[p].flat[index[p]] = values[p]`` for ``(P, L)`` inputs; ``None`` on a bad switch."""
+    _threads()
+    idx = np.ascontiguousarray(index, dtype=np.int64)
+    out = np.empty((idx.shape[0], plane), dtype=values.dtype)
+    bad = np.zeros(idx.shape[0], dtype=np.uint8)
+    if idx.size or out.size:
+        _unpool_scatter(np.ascontiguousarray(values), idx, out, bad)
+    return None if bad.any() else out
+
+
+def unpool_gather(grad: np.ndarray, index: np.ndarray, dtype: Any) -> np.ndarray | None:
+    """``out[p] = grad[p].flat[index[p]]`` for ``(P, plane)`` grad; ``None`` on a bad switch."""
+    _threads()
+    idx = np.ascontiguousarray(index, dtype=np.int64)
+    out = np.empty(idx.shape, dtype=dtype)
+    bad = np.zeros(idx.shape[0], dtype=np.uint8)
+    if idx.size:
+        _unpool_gather(np.ascontiguousarray(grad, dtype=dtype), idx, out, bad)
+    return None if bad.any() else out
+
+
+# Groups with at most this many (input, output) channel pairs take the loops over planes:
+# their GEMMs are too small for BLAS (measured: depthwise 64 channels 32x32, batch 8 and 1).
+MAX_GROUP_PAIRS = 4
+
+
+def use_planes(cin_g: int, cout_g: int) -> bool:
+    """Whether a (transposed) convolution with these channels per group takes the loops."""
+    return cin_g * cout_g <= MAX_GROUP_PAIRS
