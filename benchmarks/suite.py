@@ -33,6 +33,7 @@ from upconv.ops import _numba
 
 THREADS = 2
 BLOCK = 5  # consecutive timed runs of one function before switching to the next
+SETTLE = 0.1  # seconds of pause before each block: the other library's threads stop spinning
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,15 +257,17 @@ def time_case(case: Case, repeats: int, rng: np.random.Generator) -> dict[str, A
         fn()
     slow = [m for m in case.ours if m not in ("auto",)]
     times: dict[str, list[float]] = {name: [] for name in fns}
-    # Interleaved in blocks: PyTorch's OpenMP threads and OpenBLAS's threads keep spinning
-    # for a while after each call, so alternating single runs would make each library pay
-    # for the other's idle threads.  Each block starts with one untimed call.
+    # Interleaved in blocks: PyTorch's OpenMP threads, numba's and OpenBLAS's threads keep
+    # spinning for a while after each call (libgomp: up to tens of ms), so alternating single
+    # runs would make each library pay for the other's idle threads.  Each block starts after
+    # a pause that outlasts the spinning (SETTLE), then one untimed call wakes its threads.
     with torch.no_grad():
         for _ in range(-(-repeats // BLOCK)):
             for name, fn in fns.items():
                 if name in slow and len(times[name]) >= 3 and statistics.median(
                         times[name]) > 20 * statistics.median(times["torch"]):
                     continue  # a hopeless alternative method: one block is enough
+                time.sleep(SETTLE)
                 fn()
                 for _ in range(BLOCK):
                     t0 = time.perf_counter()
