@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -316,3 +318,38 @@ def test_available_follows_the_environment():
     with numba_path(True):
         assert nb.available()
     assert nb.version() == numba.__version__
+
+
+def test_first_calls_from_many_threads_compile_once() -> None:
+    # A web server's worker threads may all make their first call at once: the lazy compile
+    # must happen exactly once (a race once re-jitted a compiled kernel and raised).
+    code = """
+import threading
+import numpy as np
+import upconv
+from upconv.ops import _numba
+assert _numba.available()
+x = np.arange(2 * 4 * 5 * 5, dtype=np.float32).reshape(2, 4, 5, 5)
+w = np.ones((4, 1, 3, 3), np.float32)
+want = upconv.reference.conv_transpose(x.astype(np.float64), w.astype(np.float64), stride=2,
+                                       groups=4)
+barrier = threading.Barrier(8)
+errors = []
+def work():
+    barrier.wait()
+    try:
+        got = upconv.conv_transpose(x, w, stride=2, groups=4)
+        assert np.allclose(got, want, rtol=1e-5), "wrong values"
+    except Exception as err:
+        errors.append(repr(err))
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+assert not errors, errors
+print("ok")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, check=False, env={**os.environ, "UPCONV_NUMBA": "1"})
+    assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr

@@ -21,6 +21,7 @@ import functools
 import importlib.util
 import itertools
 import os
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -209,17 +210,25 @@ def _unpool_gather(grad, index, out, bad):  # type: ignore[no-untyped-def]
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather")
 
 
-@functools.lru_cache(maxsize=1)
-def _compiled() -> Any:
-    # Import numba and replace the kernels above by their compiled versions (once).
-    import numba
+_COMPILE_LOCK = threading.Lock()
+_numba: Any = None
 
-    module = globals()
-    module["prange"] = numba.prange
-    for name in _KERNELS:
-        module[name] = numba.njit(parallel=True, fastmath=False, cache=True, nogil=True)(
-            module[name])
-    return numba
+
+def _compiled() -> Any:
+    # Import numba and replace the kernels above by their compiled versions, exactly once even
+    # when several threads make their first call at the same time (a web server's workers do).
+    global _numba
+    with _COMPILE_LOCK:
+        if _numba is None:
+            import numba
+
+            module = globals()
+            module["prange"] = numba.prange
+            for name in _KERNELS:
+                module[name] = numba.njit(parallel=True, fastmath=False, cache=True,
+                                          nogil=True)(module[name])
+            _numba = numba
+    return _numba
 
 
 def _threads() -> None:
