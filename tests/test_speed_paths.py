@@ -241,19 +241,24 @@ def test_results_do_not_depend_on_the_thread_count(threads):
     old = upconv.get_num_threads()
     try:
         upconv.set_num_threads(threads)
-        yt = F.conv_transpose2d(t(x), t(w), None, (2, 1), (1, 0), (0, 0), 2, (1, 2))
-        for kernel in TRANSPOSED:
-            y = getattr(gemm, kernel)(x, w, None, (2, 1), (1, 0), (1, 2), 2, yt.shape[2:])
-            assert_close(y, yt, err_msg=kernel)
-        yt = F.conv_transpose2d(t(x), t(wd), None, (3, 2), (0, 1), 0, 6)
-        y = gemm.conv_transpose_depthwise(x, wd, None, (3, 2), (0, 1), (1, 1), 6, yt.shape[2:])
-        assert_close(y, yt)
-        wc = w.swapaxes(0, 1).copy()
-        yt = F.conv2d(t(x), t(wc), None, (2, 1), 1)
-        y = gemm.conv_forward(x, wc, None, (2, 1), (1, 1), (1, 1), 1, yt.shape[2:])
-        assert_close(y, yt)
+        with settings(MIN_SPLIT_ELEMENTS=1):  # split even these small passes
+            _every_kernel_once(x, w, wd)
     finally:
         upconv.set_num_threads(old)
+
+
+def _every_kernel_once(x: np.ndarray, w: np.ndarray, wd: np.ndarray) -> None:
+    yt = F.conv_transpose2d(t(x), t(w), None, (2, 1), (1, 0), (0, 0), 2, (1, 2))
+    for kernel in TRANSPOSED:
+        y = getattr(gemm, kernel)(x, w, None, (2, 1), (1, 0), (1, 2), 2, yt.shape[2:])
+        assert_close(y, yt, err_msg=kernel)
+    yt = F.conv_transpose2d(t(x), t(wd), None, (3, 2), (0, 1), 0, 6)
+    y = gemm.conv_transpose_depthwise(x, wd, None, (3, 2), (0, 1), (1, 1), 6, yt.shape[2:])
+    assert_close(y, yt)
+    wc = w.swapaxes(0, 1).copy()
+    yt = F.conv2d(t(x), t(wc), None, (2, 1), 1)
+    y = gemm.conv_forward(x, wc, None, (2, 1), (1, 1), (1, 1), 1, yt.shape[2:])
+    assert_close(y, yt)
 
 
 def test_scratch_buffers_are_reused_across_shapes_and_dtypes():
