@@ -544,3 +544,21 @@ def test_fields_an_op_does_not_read_are_ignored(client):
     e = post(client, "/api/explain", stale)
     np.testing.assert_array_equal(output_of(e), upconv.unpool(np.arange(1.0, 4)[None, None],
                                                                2)[0, 0])
+
+
+def test_only_the_librarys_refusals_are_400(monkeypatch):
+    from upconv.serve import _api
+
+    def numpy_bug(params):
+        return np.zeros(3).reshape(2, 2)  # a ValueError raised by NumPy, not by upconv
+
+    monkeypatch.setattr(_api, "explain", numpy_bug)
+    with TestClient(create_app()) as c:
+        r = c.post("/api/explain", json={"op": "conv"})
+    assert r.status_code == 500
+    assert r.json()["detail"].startswith("internal error: ValueError: cannot reshape")
+    monkeypatch.undo()
+    with TestClient(create_app()) as c:  # upconv's own validation: a TypeError that is a 400
+        r = c.post("/api/explain", json={"op": "conv_transpose", "input_size": [4, 4],
+                                         "input_values": [1.5] * 15})
+    assert r.status_code == 400, r.text

@@ -237,7 +237,13 @@ def create_app() -> FastAPI:
     app.add_middleware(_BodyLimit, limit=MAX_BODY)
 
     async def library_error(request: Request, exc: Exception) -> Response:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+        # The library's refusals (ShapeError, and the TypeError/ValueError its validation
+        # raises) are the client's fault: 400 with the message.  The same exception types
+        # raised anywhere else (NumPy, numba, ...) are our bug: 500, so the fuzz test sees it.
+        if _raised_by_upconv(exc):
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        return JSONResponse({"detail": f"internal error: {type(exc).__name__}: {exc}"},
+                            status_code=500)
 
     app.add_exception_handler(ValueError, library_error)
     app.add_exception_handler(TypeError, library_error)
@@ -293,3 +299,19 @@ def create_app() -> FastAPI:
 
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     return app
+
+
+def _raised_by_upconv(exc: BaseException) -> bool:
+    """Whether ``exc`` is a ShapeError or was raised by upconv's own (non-compiled) code."""
+    from .._validate import ShapeError
+
+    if isinstance(exc, ShapeError):
+        return True
+    tb = exc.__traceback__
+    last = None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    if last is None:
+        return False
+    module = str(last.tb_frame.f_globals.get("__name__", ""))
+    return module.startswith("upconv.") and module != "upconv.ops._numba"
