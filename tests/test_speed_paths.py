@@ -336,3 +336,20 @@ def test_depthwise_convolution_with_long_rows(mult):
     yt = F.conv2d(t(x), t(w), t(b), (2, 1), (1, 2), (1, 2), 5)
     y = upconv.conv(x, w, b, stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=5)
     assert_close(y, yt, np.float32)
+
+
+@pytest.mark.parametrize("budget", [1 << 21, 200])
+@pytest.mark.parametrize("with_bias", [True, False])
+def test_col2im_ring_does_not_rely_on_stale_scratch(budget, with_bias):
+    # GEMM + col2im's phase ring is per-thread scratch: whatever a previous call left there
+    # (poisoned here) must not leak into the output, with or without bias, in one block and
+    # in several.
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((2, 5, 6, 7))
+    w = rng.standard_normal((5, 3, 4, 3))
+    b = rng.standard_normal(3) if with_bias else None
+    yt = F.conv_transpose2d(t(x), t(w), None if b is None else t(b), (2, 3), (1, 0))
+    gemm._scratch("ring", (1 << 16,), np.float64)[...] = np.nan
+    with block_budget(budget):
+        y = gemm.conv_transpose_forward(x, w, b, (2, 3), (1, 0), (1, 1), 1, yt.shape[2:])
+    assert_close(y, yt)

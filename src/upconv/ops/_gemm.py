@@ -678,7 +678,6 @@ def conv_transpose_forward(
     # ring of phase buffers, grid rows r0 .. r0 + rows_per + Q1 - 1 (+1 spare row for the
     # shifted adds of the zero tail columns)
     ring = _scratch("ring", (len(plan.combos), c_out, (rows_per + q1) * row), x.dtype)
-    ring[...] = 0
     ones, zeros = [1] * len(size), [0] * len(size)
     for r0 in range(0, size[0], rows_per):
         r1 = min(size[0], r0 + rows_per)
@@ -694,15 +693,31 @@ def conv_transpose_forward(
                     done: int = done) -> None:
             buf = ring[:, osl]
             length = z.shape[2]
+            # The ring starts at the bias (or 0) so that the interleave is a plain strided
+            # copy (with the bias fused it is about twice as slow): in the first block each
+            # phase's first tap writes ``z + bias`` over whatever the ring held, the rest of
+            # the phase is set to the bias, and later taps add.
+            base: Any = 0 if bias is None else bias[osl, None]
+            fresh = set(range(len(plan.combos))) if r0 == 0 else set()
             for t, off in enumerate(offsets):
-                dst = buf[plan.tap_phase[t], :, off:off + length]
-                np.add(dst, z[osl, t], out=dst)
+                ci = plan.tap_phase[t]
+                dst = buf[ci, :, off:off + length]
+                if ci in fresh:
+                    fresh.discard(ci)
+                    buf[ci, :, :off] = base
+                    buf[ci, :, off + length:] = base
+                    if bias is None:
+                        np.copyto(dst, z[osl, t])
+                    else:
+                        np.add(z[osl, t], base, out=dst)
+                else:
+                    np.add(dst, z[osl, t], out=dst)
             for ci, combo in enumerate(plan.combos):
                 src = buf[ci, :, :done * row].reshape(-1, done, n, *plan.grid[1:])
-                _interleave(y, src, combo, plan, r0, osl, bias)
-            if not last:  # carry the unfinished rows to the front, clear the rest
+                _interleave(y, src, combo, plan, r0, osl, None)
+            if not last:  # carry the unfinished rows to the front, reset the rest
                 buf[:, :, :(q1 - 1) * row] = buf[:, :, done * row:(done + q1 - 1) * row]
-                buf[:, :, (q1 - 1) * row:] = 0
+                buf[:, :, (q1 - 1) * row:] = base
 
         _split(c_out, z.size, scatter)
     return y[:, :, 0] if nd == 1 else y
