@@ -100,22 +100,19 @@ def arrays(case, *, transposed: bool):
     return maybe_strided(x, case["strided"]), w, b
 
 
-@given(transpose_cases())
-def test_tiny_group_conv_transpose_values_and_gradients(case):
-    x, w, b = arrays(case, transposed=True)
+def check_both_paths(case, *, transposed: bool, kw, torch_fn, ours, ours_backward, seed):
+    """Values and gradients of ``ours`` with numba on and off, against ``torch_fn``."""
+    x, w, b = arrays(case, transposed=transposed)
     keep = frozen(x, w)
-    kw = dict(stride=case["stride"], padding=case["padding"],
-              output_padding=case["output_padding"], groups=case["groups"],
-              dilation=case["dilation"])
     tx, tw = t(x, grad=True), t(w, grad=True)
     tb = None if b is None else t(b, grad=True)
-    yt = TORCH_T[case["nd"]](tx, tw, tb, **kw)
-    gy = np.random.default_rng(1).standard_normal(tuple(yt.shape)).astype(case["dtype"])
+    yt = torch_fn(tx, tw, tb, **kw)
+    gy = np.random.default_rng(seed).standard_normal(tuple(yt.shape)).astype(case["dtype"])
     yt.backward(torch.from_numpy(gy))
     for on in (True, False):
         with numba_path(on):
-            y = upconv.conv_transpose(x, w, b, **kw)
-            gx, gw, gb = upconv.conv_transpose_backward(gy, x, w, b, **kw)
+            y = ours(x, w, b, **kw)
+            gx, gw, gb = ours_backward(gy, x, w, b, **kw)
         assert y.dtype == case["dtype"]
         assert_close(y, yt, case["dtype"], err_msg=f"numba={on}")
         assert_close(gx, tx.grad, case["dtype"], err_msg=f"numba={on} grad x")
@@ -123,6 +120,16 @@ def test_tiny_group_conv_transpose_values_and_gradients(case):
         if b is not None:
             assert_close(gb, tb.grad, case["dtype"], err_msg=f"numba={on} grad b")
     assert_unchanged(keep, x, w)
+
+
+@given(transpose_cases())
+def test_tiny_group_conv_transpose_values_and_gradients(case):
+    kw = dict(stride=case["stride"], padding=case["padding"],
+              output_padding=case["output_padding"], groups=case["groups"],
+              dilation=case["dilation"])
+    check_both_paths(case, transposed=True, kw=kw, torch_fn=TORCH_T[case["nd"]],
+                     ours=upconv.conv_transpose, ours_backward=upconv.conv_transpose_backward,
+                     seed=1)
 
 
 @st.composite
@@ -141,26 +148,10 @@ def conv_cases(draw, tiny: bool = True):
 
 @given(conv_cases())
 def test_tiny_group_conv_values_and_gradients(case):
-    x, w, b = arrays(case, transposed=False)
-    keep = frozen(x, w)
     kw = dict(stride=case["stride"], padding=case["padding"], dilation=case["dilation"],
               groups=case["groups"])
-    tx, tw = t(x, grad=True), t(w, grad=True)
-    tb = None if b is None else t(b, grad=True)
-    yt = TORCH_C[case["nd"]](tx, tw, tb, **kw)
-    gy = np.random.default_rng(2).standard_normal(tuple(yt.shape)).astype(case["dtype"])
-    yt.backward(torch.from_numpy(gy))
-    for on in (True, False):
-        with numba_path(on):
-            y = upconv.conv(x, w, b, **kw)
-            gx, gw, gb = upconv.conv_backward(gy, x, w, b, **kw)
-        assert y.dtype == case["dtype"]
-        assert_close(y, yt, case["dtype"], err_msg=f"numba={on}")
-        assert_close(gx, tx.grad, case["dtype"], err_msg=f"numba={on} grad x")
-        assert_close(gw, tw.grad, case["dtype"], err_msg=f"numba={on} grad w")
-        if b is not None:
-            assert_close(gb, tb.grad, case["dtype"], err_msg=f"numba={on} grad b")
-    assert_unchanged(keep, x, w)
+    check_both_paths(case, transposed=False, kw=kw, torch_fn=TORCH_C[case["nd"]],
+                     ours=upconv.conv, ours_backward=upconv.conv_backward, seed=2)
 
 
 @given(transpose_cases(tiny=False))

@@ -93,11 +93,13 @@ def transpose_reference(case, x, w, b):
     return y[(..., *crop)]
 
 
-def transpose_arrays(case):
+def case_arrays(case, *, transposed: bool = True):
+    """Input, weight (the transposed or the direct layout) and optional bias of ``case``."""
     rng = np.random.default_rng(case["seed"])
     x = rng.standard_normal((case["batch"], case["cin"], *case["size"])).astype(case["dtype"])
-    w = rng.standard_normal(
-        (case["cin"], case["cout"] // case["groups"], *case["k"])).astype(case["dtype"])
+    g = case["groups"]
+    shape = (case["cin"], case["cout"] // g) if transposed else (case["cout"], case["cin"] // g)
+    w = rng.standard_normal((*shape, *case["k"])).astype(case["dtype"])
     b = rng.standard_normal(case["cout"]).astype(case["dtype"]) if case["bias"] else None
     return x, w, b
 
@@ -110,7 +112,7 @@ def run_transpose(kernel, case, x, w, b, out_size):
 
 @given(transpose_cases())
 def test_transposed_kernels_match_torch(case):
-    x, w, b = transpose_arrays(case)
+    x, w, b = case_arrays(case)
     keep = frozen(x, w)
     yt = transpose_reference(case, x, w, b)
     for kernel in TRANSPOSED:
@@ -124,7 +126,7 @@ def test_transposed_kernels_match_torch(case):
 @given(transpose_cases(depthwise=True))
 def test_depthwise_kernel_matches_torch(case):
     # one input channel per group, any channel multiplier C_out/G
-    x, w, b = transpose_arrays(case)
+    x, w, b = case_arrays(case)
     keep = frozen(x, w)
     yt = transpose_reference(case, x, w, b)
     with block_budget(case["budget"]):
@@ -199,15 +201,6 @@ def tiny_group_cases(draw):
     return case
 
 
-def conv_arrays(case):
-    rng = np.random.default_rng(case["seed"])
-    x = rng.standard_normal((case["batch"], case["cin"], *case["size"])).astype(case["dtype"])
-    w = rng.standard_normal(
-        (case["cout"], case["cin"] // case["groups"], *case["k"])).astype(case["dtype"])
-    b = rng.standard_normal(case["cout"]).astype(case["dtype"]) if case["bias"] else None
-    return x, w, b
-
-
 def conv_reference(case, x, w, b):
     """PyTorch's convolution of ``x`` padded by the (before, after) pairs."""
     pad = [v for pair in reversed(case["pairs"]) for v in pair]
@@ -217,7 +210,7 @@ def conv_reference(case, x, w, b):
 
 @given(tiny_group_cases())
 def test_tiny_group_conv_path_matches_torch(case):
-    x, w, b = conv_arrays(case)
+    x, w, b = case_arrays(case, transposed=False)
     assert w.size // case["groups"] <= gemm._TINY_GROUP  # the shapes drawn take that path
     keep = frozen(x, w)
     yt = conv_reference(case, x, w, b)
