@@ -218,6 +218,8 @@ def _compiled() -> Any:
     # Import numba and replace the kernels above by their compiled versions, exactly once even
     # when several threads make their first call at the same time (a web server's workers do).
     global _numba
+    if _numba is not None:  # every kernel call comes here: no lock once compiled
+        return _numba
     with _COMPILE_LOCK:
         if _numba is None:
             import numba
