@@ -346,3 +346,83 @@ def test_col2im_ring_does_not_rely_on_stale_scratch(budget, with_bias):
     with block_budget(budget):
         y = gemm.conv_transpose_forward(x, w, b, (2, 3), (1, 0), (1, 1), 1, yt.shape[2:])
     assert_close(y, yt)
+
+
+@given(transpose_cases(), st.integers(2, 3))
+def test_batch_split_kernels_match_torch(case, threads):
+    # Every kernel run a share of the batch per thread (forced even for these small shapes),
+    # each share writing its slice of one output: slices must neither overlap nor miss.
+    x, w, b = case_arrays(case)
+    keep = frozen(x, w)
+    yt = transpose_reference(case, x, w, b)
+    before = [p for p, _ in case["pairs"]]
+    args = (case["stride"], before, case["dilation"], case["groups"], yt.shape[2:])
+    kernels = TRANSPOSED + (["conv_transpose_depthwise"] if case["cin"] == case["groups"]
+                            else [])
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(threads)
+        with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1), block_budget(case["budget"]):
+            for kernel in kernels:
+                y = gemm.by_samples(getattr(gemm, kernel), x, w, b, *args, c_out=case["cout"])
+                assert y.dtype == case["dtype"], kernel
+                assert_close(y, yt, case["dtype"], err_msg=kernel)
+            y = upconv.conv_transpose(x, w, b, case["stride"], case["pairs"],
+                                      case["output_padding"], case["groups"], case["dilation"])
+            assert_close(y, yt, case["dtype"], err_msg="auto")
+    finally:
+        upconv.set_num_threads(old)
+    assert_unchanged(keep, x, w)
+
+
+@given(conv_cases(), st.integers(2, 3))
+def test_batch_split_convolution_matches_torch(case, threads):
+    x, w, b = case_arrays(case, transposed=False)
+    keep = frozen(x, w)
+    yt = conv_reference(case, x, w, b)
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(threads)
+        before = [p for p, _ in case["pairs"]]
+        with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1, DIRECT_MIN_ROW=case["direct_row"],
+                      MIN_SAMPLE_COLUMNS=case["sample_columns"], _TINY_GROUP=case["tiny_group"]):
+            with block_budget(case["budget"]):
+                y = gemm.by_samples(gemm.conv_forward, x, w, b, case["stride"], before,
+                                    case["dilation"], case["groups"], yt.shape[2:],
+                                    c_out=case["cout"])
+                assert y.dtype == case["dtype"]
+                assert_close(y, yt, case["dtype"])
+                y = upconv.conv(x, w, b, case["stride"], case["pairs"], case["dilation"],
+                                case["groups"])
+                assert_close(y, yt, case["dtype"], err_msg="public conv")
+    finally:
+        upconv.set_num_threads(old)
+    assert_unchanged(keep, x, w)
+
+
+def test_default_thresholds_split_large_batches_only(monkeypatch):
+    # A decoder layer at batch 8 goes one share per thread; batch 1, or a layer too small to
+    # pay for the hand-off, runs the kernel once on the whole batch.
+    calls = []
+    real = gemm.conv_transpose_phases
+
+    def spy(x, *args, **kwargs):
+        calls.append(x.shape[0])
+        return real(x, *args, **kwargs)
+
+    monkeypatch.setattr(gemm, "conv_transpose_phases", spy)
+    monkeypatch.setattr(gemm, "transpose_costs", lambda *a: {"conv_transpose_phases": 0.0})
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((32, 16, 4, 4)).astype(np.float32)
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(2)
+        for n, size, want in [(8, 32, [4, 4]), (1, 32, [1]), (8, 4, [8])]:
+            calls.clear()
+            x = rng.standard_normal((n, 32, size, size)).astype(np.float32)
+            y = upconv.conv_transpose(x, w, stride=2, padding=1)
+            assert sorted(calls) == want, (n, size)
+            yt = F.conv_transpose2d(t(x), t(w), None, 2, 1)
+            assert_close(y, yt, np.float32)
+    finally:
+        upconv.set_num_threads(old)

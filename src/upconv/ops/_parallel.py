@@ -2,8 +2,10 @@
 
 NumPy's element-wise loops and copies are single-threaded but release the GIL, so splitting
 an array along its batch or channel axis across a few Python threads uses every core, as
-PyTorch's OpenMP loops do.  Only memory-bound work goes through here: BLAS calls are already
-threaded, and calling them from several threads at once would oversubscribe the cores.
+PyTorch's OpenMP loops do.  Memory-bound work goes through :func:`run_chunks`: BLAS calls are
+already threaded, and calling them from several threads at once would oversubscribe the cores.
+:func:`by_batch` is the exception: it runs whole kernels on shares of a batch, one per thread,
+with BLAS limited to one thread (process-wide, through threadpoolctl) while it runs.
 
 The thread count is ``UPCONV_NUM_THREADS`` if set, else the number of CPUs this process may
 use; :func:`upconv.set_num_threads` changes it at run time.
@@ -11,10 +13,13 @@ use; :func:`upconv.set_num_threads` changes it at run time.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 # Below this many elements a chunk is not worth a thread hand-off (~20 µs).
 MIN_ELEMENTS_PER_THREAD = 1 << 16
@@ -32,6 +37,12 @@ def _default_threads() -> int:
 
 _threads = _default_threads()
 _pool: ThreadPoolExecutor | None = None
+# Set in the threads of :func:`by_batch`: everything they call runs in the thread itself.
+_local = threading.local()
+
+
+def _serial() -> bool:
+    return getattr(_local, "serial", False)
 
 
 def get_num_threads() -> int:
@@ -83,13 +94,10 @@ def run_chunks(count: int, work: int, fn: Callable[[slice], None], *, pieces: in
     a busy machine) then finds its chunk done by the others instead of delaying the call.
     Exceptions propagate.
     """
-    global _pool
     threads = min(_threads, count, max(1, work // MIN_ELEMENTS_PER_THREAD))
-    if threads <= 1:
+    if threads <= 1 or _serial():
         fn(slice(0, count))
         return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="upconv")
     total = min(count, threads * max(1, pieces))
     bounds = [count * t // total for t in range(total + 1)]
     counter = itertools.count()  # next() is atomic under the GIL
@@ -98,10 +106,81 @@ def run_chunks(count: int, work: int, fn: Callable[[slice], None], *, pieces: in
         while (i := next(counter)) < total:
             fn(slice(bounds[i], bounds[i + 1]))
 
-    futures = [_pool.submit(pull) for _ in range(threads - 1)]
-    pull()
-    for f in futures:
-        f.result()
+    _run(pull, threads)
+
+
+def _run(task: Callable[[], None], threads: int) -> None:
+    # task() in this thread and in threads - 1 pool threads; exceptions propagate.
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="upconv")
+    futures = [_pool.submit(task) for _ in range(threads - 1)]
+    try:
+        task()
+    finally:
+        for f in futures:
+            f.result()
+
+
+# The BLAS thread limit of by_batch is process-wide: the first caller sets it, the last
+# restores it, so that overlapping calls from several threads leave it as it was.
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limiter: Any = None
+_blas_controller: Any = None
+
+
+@contextlib.contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Limit BLAS to one thread (process-wide, reference-counted) inside the block."""
+    global _blas_users, _blas_limiter, _blas_controller
+    with _blas_lock:
+        if _blas_users == 0:
+            if _blas_controller is None:
+                from threadpoolctl import ThreadpoolController
+
+                _blas_controller = ThreadpoolController()
+            _blas_limiter = _blas_controller.limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0:
+                _blas_limiter.restore_original_limits()
+                _blas_limiter = None
+
+
+def batch_threads(n: int) -> int:
+    """How many threads :func:`by_batch` would use for a batch of ``n`` (1: do not split)."""
+    return 1 if _serial() else min(_threads, n)
+
+
+def by_batch(n: int, fn: Callable[[slice], None]) -> None:
+    """Call ``fn(batch_slice)`` on one contiguous share of ``range(n)`` per thread.
+
+    Each share runs whole in its thread, with single-threaded BLAS and no further splitting:
+    gather, GEMM and scatter of a block then stay in that core's cache, instead of BLAS and
+    the memory-bound passes each spreading every block over all cores in turn.
+    """
+    threads = batch_threads(n)
+    if threads <= 1:
+        fn(slice(0, n))
+        return
+    bounds = [n * t // threads for t in range(threads + 1)]
+    counter = itertools.count()
+
+    def share() -> None:  # pulls shares like run_chunks, so a late thread delays nothing
+        _local.serial = True
+        try:
+            while (i := next(counter)) < threads:
+                fn(slice(bounds[i], bounds[i + 1]))
+        finally:
+            _local.serial = False
+
+    with single_threaded_blas():
+        _run(share, threads)
 
 
 def split_planes(

@@ -194,7 +194,7 @@ def conv(
     if _numba.available() and _numba.use_planes(weight.shape[1], weight.shape[0] // groups):
         y = _numba.conv_planes(*args)  # tiny groups (depthwise): compiled loops over planes
     else:
-        y = _gemm.conv_forward(*args)
+        y = _gemm.by_samples(_gemm.conv_forward, *args, c_out=weight.shape[0])
     return y[0] if unbatched else y
 
 

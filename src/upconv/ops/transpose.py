@@ -106,7 +106,7 @@ def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeomet
     costs = _gemm.transpose_costs(x.shape, w.shape, *args[3:])
     best = min(costs, key=costs.__getitem__)
     kernel: Callable[..., np.ndarray] = getattr(_gemm, best)
-    return kernel(*args)
+    return _gemm.by_samples(kernel, *args, c_out=w.shape[1] * groups)
 
 
 def _scatter(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeometry,
