@@ -320,9 +320,10 @@ def _rows_per_block(per_row: int, rows: int, row: int, budget: int | None = None
 
 # Fewest GEMM columns (input or output positions) per thread, and multiply-adds in all, for
 # which splitting the batch over threads beats BLAS threads: narrower products run slower on
-# one core than wide ones on all cores.
+# one core than wide ones on all cores, and waking a pool thread can take up to a millisecond
+# on a virtual machine, which only a call of several milliseconds hides.
 MIN_BATCH_COLUMNS = 1024
-MIN_BATCH_MACS = 1 << 22
+MIN_BATCH_MACS = 1 << 28
 
 
 def by_samples(kernel: Callable[..., np.ndarray], x: np.ndarray, weight: np.ndarray,
