@@ -26,6 +26,15 @@ taps.  Three kernels build on that:
   columns are the last axis's phases, so its output rows come out already interleaved;
 
 each ending with an *interleave* of the phases into the output (one strided copy, bias fused).
+
+**Accumulated products.**  In the row layout a shifted input is a *view* whose rows are evenly
+spaced, which BLAS can read as it is; with NumPy's OpenBLAS reachable (:mod:`._blas`, which
+calls ``gemm`` with ``beta = 1``), the sub-pixel GEMM and the convolution's im2col GEMM become
+one product per shift, accumulated in place, and the im2col copies disappear.  They are used
+from :data:`ACC_MIN_CHANNELS` input channels (thinner products run too slowly); the
+convolution's weight must be permuted for them, so it also needs
+:data:`ACC_COLUMNS_PER_CHANNEL` columns per output channel.  Without that BLAS the NumPy-only
+im2col paths run, and both are tested against PyTorch.
 :func:`conv_forward` gathers the ``s^d`` input phases of a large block once, after which every
 tap of the im2col is again a contiguous copy, made and multiplied in smaller (L2-sized) blocks;
 when each tap has a phase of its own (``k <= s``) or the rows are long and the stride is 1, it
@@ -58,6 +67,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import _blas
 from ._parallel import MIN_ELEMENTS_PER_THREAD, batch_threads, by_batch, run_chunks
 
 Slices = tuple[slice, ...]
@@ -415,6 +425,9 @@ def conv_forward(
     budget, min_columns = _conv_budget(c_out)
     rows_per = min(rows_g, _rows_per_block(max(c_in * k, c_out) * row, out_size[0], row,
                                            budget, min_columns))
+    # the weight is permuted for them: worth it only with enough columns per output channel
+    acc = (_tap_runs(weight, tap_src) if _use_acc(groups, c_in, c_out, k, x.dtype)
+           and out_size[0] * row >= ACC_COLUMNS_PER_CHANNEL * c_out else None)
     # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
     phases = _scratch("rows", (len(combos), c_in, rows_g + spans[0], n, *inner), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
@@ -440,6 +453,14 @@ def conv_forward(
             width = -(-length // runs)
             for c0 in range(0, length, width):
                 part = min(width, length - c0)
+                if acc is not None:  # every tap a product accumulated in place, no im2col
+                    stacked = ph.reshape(len(combos) * c_in, -1)
+                    into = gemm[0, :, c0:c0 + part]
+                    start = base + c0
+                    for i, (off, p0, p1, wr) in enumerate(acc):
+                        _blas.gemm(wr, stacked[p0 * c_in:p1 * c_in, start + off:start + off + part],
+                                   into, accumulate=i > 0)
+                    continue
                 at = base + c0 + tap_src[0][1]
                 block = flat[tap_src[0][0], :, at:at + part]
                 if k > 1:  # (with a single tap the phase itself is the block)
@@ -462,6 +483,42 @@ def conv_forward(
 
             _split(c_out, r.size, copy_out)
     return y[:, :, 0] if nd == 1 else y
+
+
+# Accumulated products instead of im2col (see _blas) from this many input channels: with fewer
+# the products are too thin for BLAS to run at speed.  The convolution's weight must then be
+# permuted, (C_out, C_in, K) -> runs of (C_out, C_in): about four times the cost per element
+# of the im2col copy it saves, hence the minimum of GEMM columns per output channel.
+ACC_MIN_CHANNELS = 32
+ACC_COLUMNS_PER_CHANNEL = 4
+
+
+def _use_acc(groups: int, c_in: int, c_out: int, k: int, dtype: Any) -> bool:
+    return (groups == 1 and k > 1 and c_in >= ACC_MIN_CHANNELS and np.dtype(dtype).kind == "f"
+            and _blas.available())
+
+
+def _tap_runs(weight: np.ndarray, tap_src: Sequence[tuple[int, int]]
+              ) -> list[tuple[int, int, int, np.ndarray]]:
+    # The taps grouped by offset, each group cut into runs of consecutive input phases: one
+    # accumulated product per run, (C_out, phases*C_in) @ (phases*C_in, columns), its K the
+    # run's phases stacked (the phase buffer is (phases, C_in, ...), so they are adjacent rows).
+    c_out, c_in = weight.shape[:2]
+    w3 = weight.reshape(c_out, c_in, -1)
+    by_off: dict[int, dict[int, int]] = {}
+    for t, (ci, off) in enumerate(tap_src):
+        by_off.setdefault(off, {})[ci] = t
+    runs = []
+    for off, taps in sorted(by_off.items()):
+        order = sorted(taps)
+        start = 0
+        for i in range(1, len(order) + 1):
+            if i == len(order) or order[i] != order[i - 1] + 1:
+                run = order[start:i]
+                wr = np.concatenate([w3[:, :, taps[ci]] for ci in run], axis=1)
+                runs.append((off, run[0], run[-1] + 1, wr))
+                start = i
+    return runs
 
 
 def _conv_budget(c_out: int) -> tuple[int, int]:
@@ -831,7 +888,10 @@ def conv_transpose_phases(
                                 row)
     # x rows of a block with Q - 1 zeros before each axis: grid rows + Q1 - 1 (+1 spare row)
     xb = _scratch("rows", (c_in, rows_per + spans[0], n, *plan.grid[1:]), x.dtype)
-    cols = _scratch("cols", (c_in, qd, rows_per * row), x.dtype) if qd > 1 else xb
+    # With accumulated products each shift multiplies a view of the rows: no im2col.
+    acc = qd > 1 and _use_acc(groups, c_in, c_out, qd, x.dtype)
+    copies = qd > 1 and not acc
+    cols = _scratch("cols", (c_in, qd, rows_per * row), x.dtype) if copies else xb
     gemm = _scratch("gemm", (groups, cout_g * phases, rows_per * row), x.dtype)
     ones, head = [1] * len(size), [1 - q for q in spans]
     for r0 in range(0, plan.grid[0], rows_per):
@@ -839,16 +899,24 @@ def conv_transpose_phases(
         length = (r1 - r0) * row
         xc = xb[:, :r1 - r0 + spans[0]]
         # with a single shift (k <= s) the gathered rows are the columns themselves
-        block = cols[:, :, :length] if qd > 1 else xc.reshape(c_in, 1, -1)[:, :, :length]
+        block = cols[:, :, :length] if copies else xc.reshape(c_in, 1, -1)[:, :, :length]
 
         def fill(cs: slice, r0: int = r0, xc: np.ndarray = xc, block: np.ndarray = block) -> None:
             _gather_rows(x, xc, cs, m0=r0, steps=ones, offsets=head)
-            if qd > 1:
+            if copies:
                 _shifted_copies(xc.reshape(c_in, -1), offsets, 0, block, cs)
 
-        _split(c_in, xc.size + block.size, fill)
-        # (G, C_out/G*P, C_in/G*Q^d) @ (G, C_in/G*Q^d, rows) -> (C_out, P, rows, N, *grid)
-        r = np.matmul(wm, block.reshape(groups, cin_g * qd, length), out=gemm[:, :, :length])
+        _split(c_in, xc.size + (block.size if copies else 0), fill)
+        if acc:  # (C_out*P, C_in) @ (C_in, rows), one per shift, summed in place
+            rows_flat, into = xc.reshape(c_in, -1), gemm[0, :, :length]
+            for j, off in enumerate(offsets):
+                _blas.gemm(wm[0, :, j::qd], rows_flat[:, off:off + length], into,
+                           accumulate=j > 0)
+            r = gemm[:, :, :length]
+        else:
+            # (G, C_out/G*P, C_in/G*Q^d) @ (G, C_in/G*Q^d, rows) -> (C_out, P, rows, N, *grid)
+            r = np.matmul(wm, block.reshape(groups, cin_g * qd, length),
+                          out=gemm[:, :, :length])
         r = r.reshape(c_out, phases, r1 - r0, n, *plan.grid[1:])
 
         def put(osl: slice, r: np.ndarray = r, r0: int = r0) -> None:
@@ -947,6 +1015,7 @@ def conv_transpose_depthwise(
 # interleave into the output ~70, a permuted weight copy ~250; per NumPy call ~2 µs, per BLAS
 # call ~1 µs.  They are measured, not derived; only their ratios matter.
 _COPY, _GATHER, _ADD, _PUT, _WEIGHT, _CALL, _BLAS = 25, 70, 35, 70, 250, 200_000, 100_000
+_ACC = 4
 
 
 def _gemm_cost(batch: int, m: int, k: int, cols: int) -> float:
@@ -967,7 +1036,8 @@ def transpose_costs(
 ) -> dict[str, float]:
     """Estimated costs of the transposed-convolution kernels, keyed by function name."""
     return dict(_costs_of(tuple(x_shape), tuple(weight_shape), tuple(stride),
-                          tuple(pad_before), tuple(dilation), groups, tuple(out_size)))
+                          tuple(pad_before), tuple(dilation), groups, tuple(out_size),
+                          _blas.available()))
 
 
 @functools.lru_cache(maxsize=256)
@@ -979,6 +1049,7 @@ def _costs_of(
     dilation: tuple[int, ...],
     groups: int,
     out_size: tuple[int, ...],
+    blas_acc: bool,  # part of the cache key: whether accumulated products are available
 ) -> tuple[tuple[str, float], ...]:
     n, c_in, *size = x_shape
     cout_g, *k_size = weight_shape[1:]
@@ -1001,9 +1072,13 @@ def _costs_of(
             + _CALL * blocks * (k + phases + 4),
     }
     blocks = max(1, max(c_in * (qd + 1), c_out * phases) * grid // MAX_COLUMN_ELEMENTS)
+    # im2col copies, or (accumulated products) the output block re-read once per extra shift
+    acc = blas_acc and qd > 1 and _use_acc(groups, c_in, c_out, qd, np.float32)
+    shifts = (_ACC * (qd - 1) * c_out * phases if acc
+              else _COPY * (qd if qd > 1 else 0) * c_in) * grid
     costs["conv_transpose_phases"] = (
         _gemm_cost(groups, cout_g * phases, cin_g * qd, grid) + _GATHER * c_in * grid
-        + _COPY * (qd if qd > 1 else 0) * c_in * grid + _PUT * out
+        + shifts + _PUT * out
         + _WEIGHT * c_in * cout_g * phases * qd
         + _CALL * blocks * (qd + phases + 4))
     if cin_g == 1 and axes[-1].s > 1:
