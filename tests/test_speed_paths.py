@@ -174,7 +174,8 @@ def test_conv_kernel_matches_torch(case):
     yt = TORCH_C[case["nd"]](F.pad(t(x), pad), t(w), None if b is None else t(b),
                              case["stride"], 0, case["dilation"], case["groups"])
     before = [p for p, _ in case["pairs"]]
-    with settings(DIRECT_MIN_ROW=case["direct_row"], MIN_SAMPLE_COLUMNS=case["sample_columns"],
+    with settings(DIRECT_MIN_ROW=case["direct_row"], DIRECT_MAX_CHANNELS=1 << 30,
+                  MIN_SAMPLE_COLUMNS=case["sample_columns"],
                   _TINY_GROUP=case["tiny_group"]):
         with block_budget(case["budget"]):
             y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
@@ -385,6 +386,7 @@ def test_batch_split_convolution_matches_torch(case, threads):
         upconv.set_num_threads(threads)
         before = [p for p, _ in case["pairs"]]
         with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1, DIRECT_MIN_ROW=case["direct_row"],
+                      DIRECT_MAX_CHANNELS=1 << 30,
                       MIN_SAMPLE_COLUMNS=case["sample_columns"], _TINY_GROUP=case["tiny_group"]):
             with block_budget(case["budget"]):
                 y = gemm.by_samples(gemm.conv_forward, x, w, b, case["stride"], before,
