@@ -27,6 +27,13 @@ taps.  Three kernels build on that:
 
 each ending with an *interleave* of the phases into the output (one strided copy, bias fused).
 
+:func:`conv_forward` gathers the ``s^d`` input phases of a large block once, after which every
+tap of the im2col is again a contiguous copy, made and multiplied in smaller (L2-sized) blocks;
+when each tap has a phase of its own (``k <= s``), or the stride is 1, the rows long and the
+input channels few, it gathers each tap's columns directly instead.  Tiny groups (depthwise)
+go group-parallel: a few groups at a time, their phases gathered per sample and used while in
+cache, with one small product (or a multiply-add per tap) per group.
+
 **Accumulated products.**  In the row layout a shifted input is a *view* whose rows are evenly
 spaced, which BLAS can read as it is; with NumPy's OpenBLAS reachable (:mod:`._blas`, which
 calls ``gemm`` with ``beta = 1``), the sub-pixel GEMM and the convolution's im2col GEMM become
@@ -35,12 +42,6 @@ from :data:`ACC_MIN_CHANNELS` input channels (thinner products run too slowly); 
 convolution's weight must be permuted for them, so it also needs
 :data:`ACC_COLUMNS_PER_CHANNEL` columns per output channel.  Without that BLAS the NumPy-only
 im2col paths run, and both are tested against PyTorch.
-:func:`conv_forward` gathers the ``s^d`` input phases of a large block once, after which every
-tap of the im2col is again a contiguous copy, made and multiplied in smaller (L2-sized) blocks;
-when each tap has a phase of its own (``k <= s``) or the rows are long and the stride is 1, it
-gathers each tap's columns directly instead.  Tiny groups (depthwise) go group-parallel: a few
-groups at a time, their phases gathered per sample and used while in cache, with one small
-product (or a multiply-add per tap) per group.
 
 Work is done in blocks of grid rows whose buffers stay under :data:`MAX_COLUMN_ELEMENTS`
 (cache-sized, and a bound on extra memory) but keep at least :data:`MIN_BLOCK_COLUMNS` GEMM
@@ -53,7 +54,7 @@ with :func:`._parallel.run_chunks` once they are large enough to pay for a threa
 enough products, :func:`by_samples` instead runs the whole kernel on a share of the batch per
 thread with single-threaded BLAS: each block is then gathered, multiplied and scattered by one
 core, in its cache, where otherwise every pass would spread each block over all cores in turn
-(20-45 % faster on the decoder layers at batch 8).  Plans depend on shapes only and are cached.
+(10-30 % faster on most decoder layers at batch 8).  Plans depend on shapes only and are cached.
 """
 
 from __future__ import annotations
