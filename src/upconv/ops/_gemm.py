@@ -426,11 +426,14 @@ def conv_forward(
     # time), and the columns are built and multiplied in smaller blocks inside them.
     rows_g = _rows_per_block(max(c_in * len(combos), c_out) * row, out_size[0], row)
     budget, min_columns = _conv_budget(c_out)
-    rows_per = min(rows_g, _rows_per_block(max(c_in * k, c_out) * row, out_size[0], row,
-                                           budget, min_columns))
     # the weight is permuted for them: worth it only with enough columns per output channel
     acc = (_tap_runs(weight, tap_src) if _use_acc(groups, c_in, c_out, k, x.dtype)
            and out_size[0] * row >= ACC_COLUMNS_PER_CHANNEL * c_out else None)
+    # im2col columns per row, or with accumulated products only the block of products (wider
+    # blocks then: 10-25 % faster on the 3-d and 64-channel layers, the same elsewhere)
+    per_row = c_out if acc is not None else max(c_in * k, c_out)
+    rows_per = min(rows_g, _rows_per_block(per_row * row, out_size[0], row, budget,
+                                           min_columns))
     # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
     phases = _scratch("rows", (len(combos), c_in, rows_g + spans[0], n, *inner), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
@@ -451,7 +454,7 @@ def conv_forward(
             # A single grid row can hold far more columns than the budget (3-d layers: a
             # row is a whole (N, H, W) slab): then the columns go in runs, each one offset
             # slice per tap of the flat phases, multiplied into their part of the products.
-            size, cap = c_in * k * length, max(budget, 1)
+            size, cap = per_row * length, max(budget, 1)
             runs = 1 if size <= 4 * cap else -(-size // cap)
             width = -(-length // runs)
             for c0 in range(0, length, width):
@@ -890,13 +893,13 @@ def conv_transpose_phases(
     wm = _phase_weight(weight, plan).reshape(groups, cin_g * qd, cout_g * phases)
     wm = wm.transpose(0, 2, 1)
     y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes), out)
-    rows_per = _rows_per_block(max(c_in * (qd + 1), c_out * phases) * row, plan.grid[0],
-                                row)
-    # x rows of a block with Q - 1 zeros before each axis: grid rows + Q1 - 1 (+1 spare row)
-    xb = _scratch("rows", (c_in, rows_per + spans[0], n, *plan.grid[1:]), x.dtype)
     # With accumulated products each shift multiplies a view of the rows: no im2col.
     acc = qd > 1 and _use_acc(groups, c_in, c_out, qd, x.dtype)
     copies = qd > 1 and not acc
+    # (blocks sized as if the shifted copies were made: wider ones measured no faster)
+    rows_per = _rows_per_block(max(c_in * (qd + 1), c_out * phases) * row, plan.grid[0], row)
+    # x rows of a block with Q - 1 zeros before each axis: grid rows + Q1 - 1 (+1 spare row)
+    xb = _scratch("rows", (c_in, rows_per + spans[0], n, *plan.grid[1:]), x.dtype)
     cols = _scratch("cols", (c_in, qd, rows_per * row), x.dtype) if copies else xb
     gemm = _scratch("gemm", (groups, cout_g * phases, rows_per * row), x.dtype)
     ones, head = [1] * len(size), [1 - q for q in spans]
