@@ -119,8 +119,9 @@ def test_by_batch_restores_blas_threads_after_an_error(threads):
 
 
 def test_overlapping_calls_from_several_threads_leave_blas_as_it_was(threads):
-    # The explorer serves requests on several threads: calls that overlap must not leave the
-    # BLAS limit at 1 (the second caller would otherwise save 1 as the "original").
+    # The explorer serves requests on several threads: overlapping calls must give the right
+    # values and leave the BLAS limit as it was.  (Whether they overlap in the harmful order
+    # is up to the scheduler; test_blas_limit_is_reference_counted forces that order.)
     from concurrent.futures import ThreadPoolExecutor
 
     from threadpoolctl import threadpool_limits
