@@ -125,3 +125,24 @@ def test_decoder_layers_on_either_path(monkeypatch, on):
     y = upconv.conv(x, wc, stride=2, padding=1)
     assert_close(y, F.conv2d(t(x), t(wc), None, 2, 1), np.float32)
     assert bool(calls) == on
+
+
+@given(products())
+def test_sizes_beyond_the_blas_integers_fall_back_to_matmul(case):
+    # An LP64 OpenBLAS takes 32-bit sizes: larger products (and leading dimensions) go
+    # through np.matmul instead of a truncated integer.  Simulated with a tiny limit.
+    a, b, c, accumulate = case
+    want = np.matmul(a, b) + (c if accumulate else 0)
+    def truncating(*args):
+        raise AssertionError("the BLAS routine was called with sizes past its integers")
+
+    old, routines = blas._int_limit, dict(blas._routines)
+    blas._int_limit = 0
+    blas._routines.update({dt: truncating for dt in routines})
+    try:
+        blas.gemm(a, b, c, accumulate=accumulate)
+    finally:
+        blas._int_limit = old
+        blas._routines.update(routines)
+    np.testing.assert_allclose(c, want, rtol=1e-4 if a.dtype == np.float32 else 1e-10,
+                               atol=1e-4 if a.dtype == np.float32 else 1e-10)

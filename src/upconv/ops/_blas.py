@@ -25,6 +25,9 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lock = threading.Lock()
 _probed = False
 _routines: dict[Any, Any] = {}  # dtype -> ctypes function
+# Largest size or leading dimension the found routines take: 2**31 - 1 with 32-bit integers
+# (LP64 builds); beyond it, gemm falls back to np.matmul and an add.
+_int_limit = 2**63 - 1
 
 
 def _find() -> dict[Any, Any]:
@@ -42,6 +45,8 @@ def _find() -> dict[Any, Any]:
             config.restype = ctypes.c_char_p
             text = (config() or b"").decode(errors="replace")
             size = ctypes.c_int64 if "USE64BITINT" in text else ctypes.c_int32
+            global _int_limit
+            _int_limit = 2**63 - 1 if size is ctypes.c_int64 else 2**31 - 1
             found = {}
             for dtype, name, real in ((np.float32, "sgemm", ctypes.c_float),
                                       (np.float64, "dgemm", ctypes.c_double)):
@@ -146,6 +151,12 @@ def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, *, accumulate: bool) -> No
     ta, lda = _rows(a)
     tb, ldb = _rows(b)
     ldc = max(c.strides[0] // c.itemsize, n, 1)
+    if max(m, n, k, lda, ldb, ldc) > _int_limit:  # too large for this BLAS's integers
+        if accumulate:
+            c += np.matmul(a, b)
+        else:
+            np.matmul(a, b, out=c)
+        return
     _routines[c.dtype](_ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS,
                        m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
                        1.0 if accumulate else 0.0, c.ctypes.data, ldc)
