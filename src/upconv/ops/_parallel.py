@@ -60,10 +60,13 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Set the number of threads of upconv's memory-bound kernels (BLAS keeps its own).
 
+    Large batched ``conv`` / ``conv_transpose`` calls also give each of these threads a share
+    of the batch, with BLAS limited to one thread (process-wide) while such a call runs.
+
     Parameters
     ----------
     n : int
-        At least 1; 1 runs everything in the calling thread.
+        At least 1; 1 runs everything in the calling thread (and leaves BLAS alone).
 
     Examples
     --------
