@@ -427,7 +427,7 @@ def conv_forward(
     rows_g = _rows_per_block(max(c_in * len(combos), c_out) * row, out_size[0], row)
     budget, min_columns = _conv_budget(c_out)
     # the weight is permuted for them: worth it only with enough columns per output channel
-    acc = (_tap_runs(weight, tap_src) if _use_acc(groups, c_in, c_out, k, x.dtype)
+    acc = (_tap_runs(weight, tap_src) if _use_acc(groups, c_in, k)
            and out_size[0] * row >= ACC_COLUMNS_PER_CHANNEL * c_out else None)
     # im2col columns per row, or with accumulated products only the block of products (wider
     # blocks then: 10-25 % faster on the 3-d and 64-channel layers, the same elsewhere)
@@ -499,9 +499,9 @@ ACC_MIN_CHANNELS = 32
 ACC_COLUMNS_PER_CHANNEL = 4
 
 
-def _use_acc(groups: int, c_in: int, c_out: int, k: int, dtype: Any) -> bool:
-    return (groups == 1 and k > 1 and c_in >= ACC_MIN_CHANNELS and np.dtype(dtype).kind == "f"
-            and _blas.available())
+def _use_acc(groups: int, c_in: int, k: int) -> bool:
+    # (inputs are float32 or float64 by the time they get here)
+    return groups == 1 and k > 1 and c_in >= ACC_MIN_CHANNELS and _blas.available()
 
 
 def _tap_runs(weight: np.ndarray, tap_src: Sequence[tuple[int, int]]
@@ -894,7 +894,7 @@ def conv_transpose_phases(
     wm = wm.transpose(0, 2, 1)
     y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes), out)
     # With accumulated products each shift multiplies a view of the rows: no im2col.
-    acc = qd > 1 and _use_acc(groups, c_in, c_out, qd, x.dtype)
+    acc = _use_acc(groups, c_in, qd)
     copies = qd > 1 and not acc
     # (blocks sized as if the shifted copies were made: wider ones measured no faster)
     rows_per = _rows_per_block(max(c_in * (qd + 1), c_out * phases) * row, plan.grid[0], row)
@@ -1082,7 +1082,7 @@ def _costs_of(
     }
     blocks = max(1, max(c_in * (qd + 1), c_out * phases) * grid // MAX_COLUMN_ELEMENTS)
     # im2col copies, or (accumulated products) the output block re-read once per extra shift
-    acc = blas_acc and qd > 1 and _use_acc(groups, c_in, c_out, qd, np.float32)
+    acc = blas_acc and _use_acc(groups, c_in, qd)
     shifts = (_ACC * (qd - 1) * c_out * phases if acc
               else _COPY * (qd if qd > 1 else 0) * c_in) * grid
     costs["conv_transpose_phases"] = (
