@@ -54,7 +54,7 @@ with :func:`._parallel.run_chunks` once they are large enough to pay for a threa
 enough products, :func:`by_samples` instead runs the whole kernel on a share of the batch per
 thread with single-threaded BLAS: each block is then gathered, multiplied and scattered by one
 core, in its cache, where otherwise every pass would spread each block over all cores in turn
-(10-30 % faster on most decoder layers at batch 8).  Plans depend on shapes only and are cached.
+(9-28 % faster on most decoder layers at batch 8).  Plans depend on shapes only and are cached.
 """
 
 from __future__ import annotations
@@ -430,7 +430,7 @@ def conv_forward(
     acc = (_tap_runs(weight, tap_src) if _use_acc(groups, c_in, k)
            and out_size[0] * row >= ACC_COLUMNS_PER_CHANNEL * c_out else None)
     # im2col columns per row, or with accumulated products only the block of products (wider
-    # blocks then: 10-25 % faster on the 3-d and 64-channel layers, the same elsewhere)
+    # blocks then: 9-25 % faster on the 3-d and 64-channel layers, the same elsewhere)
     per_row = c_out if acc is not None else max(c_in * k, c_out)
     rows_per = min(rows_g, _rows_per_block(per_row * row, out_size[0], row, budget,
                                            min_columns))
