@@ -22,6 +22,7 @@ from test_speed_paths import (
     conv_reference,
     run_transpose,
     settings,
+    tiles,
     transpose_cases,
     transpose_reference,
 )
@@ -87,7 +88,7 @@ def test_transposed_kernels_with_accumulated_products_match_torch(case):
     x, w, b = case_arrays(case)
     keep = frozen(x, w)
     yt = transpose_reference(case, x, w, b)
-    with settings(**FORCE), block_budget(case["budget"]):
+    with settings(**FORCE), block_budget(case["budget"]), tiles(False):
         for kernel in TRANSPOSED:
             y = run_transpose(kernel, case, x, w, b, yt.shape[2:])
             assert_close(y, yt, case["dtype"], err_msg=kernel)
@@ -101,7 +102,7 @@ def test_convolution_with_accumulated_products_matches_torch(case):
     yt = conv_reference(case, x, w, b)
     before = [p for p, _ in case["pairs"]]
     with settings(**FORCE, DIRECT_MIN_ROW=1 << 30):  # every stride-1 layer through the phases
-        with block_budget(case["budget"]):
+        with block_budget(case["budget"]), tiles(False):
             y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
                                   case["groups"], yt.shape[2:])
     assert_close(y, yt, case["dtype"])
@@ -113,6 +114,7 @@ def test_decoder_layers_on_either_path(monkeypatch, on):
     # Shapes where the default thresholds pick accumulated products, and the same shapes with
     # them switched off (the NumPy-only im2col paths): both against PyTorch.
     monkeypatch.setenv("UPCONV_BLAS", "1" if on else "0")
+    monkeypatch.setenv("UPCONV_TILES", "0")  # (the compiled tiles would take these layers)
     calls = []
     real = blas.gemm
     monkeypatch.setattr(blas, "gemm", lambda *a, **k: (calls.append(1), real(*a, **k)))

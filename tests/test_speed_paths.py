@@ -10,6 +10,7 @@ that the block loops, the ring of phase buffers and the scratch buffers are exer
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,6 +42,20 @@ def settings(**values: int) -> Iterator[None]:
     finally:
         for name, value in old.items():
             setattr(gemm, name, value)
+
+
+@contextmanager
+def tiles(on: bool) -> Iterator[None]:
+    """The compiled register tiles (upconv.ops._tiles) on, or off: the NumPy/BLAS paths."""
+    old = os.environ.get("UPCONV_TILES")
+    os.environ["UPCONV_TILES"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["UPCONV_TILES"]
+        else:
+            os.environ["UPCONV_TILES"] = old
 
 
 @contextmanager
@@ -82,7 +97,7 @@ def transpose_cases(draw, depthwise: bool = False):
                 batch=draw(st.integers(1, 3)), bias=draw(st.booleans()),
                 dtype=draw(st.sampled_from([np.float32, np.float64])),
                 budget=draw(st.sampled_from([1, 50, 1000, 1 << 21])),
-                seed=draw(st.integers(0, 2**32 - 1)))
+                tiles=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
 
 
 def transpose_reference(case, x, w, b):
@@ -116,7 +131,7 @@ def test_transposed_kernels_match_torch(case):
     keep = frozen(x, w)
     yt = transpose_reference(case, x, w, b)
     for kernel in TRANSPOSED:
-        with block_budget(case["budget"]):
+        with block_budget(case["budget"]), tiles(case["tiles"]):
             y = run_transpose(kernel, case, x, w, b, yt.shape[2:])
         assert y.dtype == case["dtype"], kernel
         assert_close(y, yt, case["dtype"], err_msg=kernel)
@@ -159,7 +174,7 @@ def conv_cases(draw):
                 sample_columns=draw(st.sampled_from([1, gemm.MIN_SAMPLE_COLUMNS])),
                 # 0: grouped layers through the GEMM paths too, not the tiny-group one
                 tiny_group=draw(st.sampled_from([0, gemm._TINY_GROUP])),
-                seed=draw(st.integers(0, 2**32 - 1)))
+                tiles=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
 
 
 @given(conv_cases())
@@ -171,7 +186,7 @@ def test_conv_kernel_matches_torch(case):
     with settings(DIRECT_MIN_ROW=case["direct_row"], DIRECT_MAX_CHANNELS=1 << 30,
                   MIN_SAMPLE_COLUMNS=case["sample_columns"],
                   _TINY_GROUP=case["tiny_group"]):
-        with block_budget(case["budget"]):
+        with block_budget(case["budget"]), tiles(case["tiles"]):
             y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
                                   case["groups"], yt.shape[2:])
     assert y.dtype == case["dtype"]
@@ -357,7 +372,8 @@ def test_batch_split_kernels_match_torch(case, threads):
     old = upconv.get_num_threads()
     try:
         upconv.set_num_threads(threads)
-        with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1), block_budget(case["budget"]):
+        with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1), block_budget(case["budget"]), \
+                tiles(case["tiles"]):
             for kernel in kernels:
                 y = gemm.by_samples(getattr(gemm, kernel), x, w, b, *args, c_out=case["cout"])
                 assert y.dtype == case["dtype"], kernel
@@ -382,7 +398,7 @@ def test_batch_split_convolution_matches_torch(case, threads):
         with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1, DIRECT_MIN_ROW=case["direct_row"],
                       DIRECT_MAX_CHANNELS=1 << 30,
                       MIN_SAMPLE_COLUMNS=case["sample_columns"], _TINY_GROUP=case["tiny_group"]):
-            with block_budget(case["budget"]):
+            with block_budget(case["budget"]), tiles(case["tiles"]):
                 y = gemm.by_samples(gemm.conv_forward, x, w, b, case["stride"], before,
                                     case["dilation"], case["groups"], yt.shape[2:],
                                     c_out=case["cout"])

@@ -43,6 +43,13 @@ convolution's weight must be permuted for them, so it also needs
 :data:`ACC_COLUMNS_PER_CHANNEL` columns per output channel.  Without that BLAS the NumPy-only
 im2col paths run, and both are tested against PyTorch.
 
+**Register tiles.**  With numba installed, :mod:`._tiles` computes those sums of shifted
+products in one compiled pass with a GEMM register tile (LLVM IR, vector FMAs), at about
+the core's peak where OpenBLAS runs the thin products at a quarter to two thirds of it: the
+convolution takes every tap from the gathered phases, and the sub-pixel kernel multiplies
+each phase by its own taps only (no zeros), with no im2col and no weight permutation in
+either.  Layers with groups keep the paths above.
+
 Work is done in blocks of grid rows whose buffers stay under :data:`MAX_COLUMN_ELEMENTS`
 (cache-sized, and a bound on extra memory) but keep at least :data:`MIN_BLOCK_COLUMNS` GEMM
 columns.  The block buffers are per-thread scratch reused across calls (:func:`_scratch`):
@@ -68,7 +75,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _blas
+from . import _blas, _tiles
 from ._parallel import MIN_ELEMENTS_PER_THREAD, batch_threads, by_batch, run_chunks
 
 Slices = tuple[slice, ...]
@@ -427,11 +434,15 @@ def conv_forward(
     rows_g = _rows_per_block(max(c_in * len(combos), c_out) * row, out_size[0], row)
     budget, min_columns = _conv_budget(c_out)
     # the weight is permuted for them: worth it only with enough columns per output channel
-    acc = (_tap_runs(weight, tap_src) if _use_acc(groups, c_in, k)
+    # With the compiled register tiles (see _tiles) one call sums every tap's product, each
+    # tap's operand the shifted phase rows as they lie: no im2col and no weight runs.
+    tiles = (_tiles.weights(weight, range(k), k, c_in * k, c_in, c_out)
+             if groups == 1 and _tiles.available(x.dtype) else None)
+    acc = (_tap_runs(weight, tap_src) if tiles is None and _use_acc(groups, c_in, k)
            and out_size[0] * row >= ACC_COLUMNS_PER_CHANNEL * c_out else None)
     # im2col columns per row, or with accumulated products only the block of products (wider
     # blocks then: 9-25 % faster on the 3-d and 64-channel layers, the same elsewhere)
-    per_row = c_out if acc is not None else max(c_in * k, c_out)
+    per_row = c_out if acc is not None or tiles is not None else max(c_in * k, c_out)
     rows_per = min(rows_g, _rows_per_block(per_row * row, out_size[0], row, budget,
                                            min_columns))
     # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
@@ -459,6 +470,13 @@ def conv_forward(
             width = -(-length // runs)
             for c0 in range(0, length, width):
                 part = min(width, length - c0)
+                if tiles is not None:  # all taps in one compiled pass over the phase rows
+                    stacked = ph.reshape(len(combos) * c_in, -1)
+                    ldx = stacked.strides[0] // stacked.itemsize
+                    offs = np.array([ci * c_in * ldx + off for ci, off in tap_src],
+                                    dtype=np.int64) + (base + c0)
+                    _tiles.gemm(tiles, stacked, offs, gemm[0, :, c0:c0 + part])
+                    continue
                 if acc is not None:  # every tap a product accumulated in place, no im2col
                     stacked = ph.reshape(len(combos) * c_in, -1)
                     into = gemm[0, :, c0:c0 + part]
@@ -889,15 +907,29 @@ def conv_transpose_phases(
     row, spans = plan.row, [a.span for a in plan.axes]
     qd, phases = math.prod(spans), len(plan.combos)
     offsets = plan.shift_offset
-    # (G, C_out/G*P, C_in/G*Q^d), a transposed view
-    wm = _phase_weight(weight, plan).reshape(groups, cin_g * qd, cout_g * phases)
-    wm = wm.transpose(0, 2, 1)
     y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes), out)
+    # With the compiled register tiles (see _tiles) each phase sums only its own taps, read
+    # in place from the weight, over shifted views of the rows: no im2col, no zero products.
+    tiles = groups == 1 and _tiles.available(x.dtype)
+    if tiles:
+        k = math.prod(weight.shape[2:])
+        shift_of = [offsets[int(np.ravel_multi_index(sh, spans))] for sh in plan.tap_shift]
+        per_phase = [[t for t in range(k) if plan.tap_phase[t] == ci] for ci in range(phases)]
+        # in the convolution's layout (C_out, C_in, *k): a channel's taps are neighbours
+        ws = _tiles.swap_channels(weight)
+        w_phase = [_tiles.weights(ws, taps, k, c_in * k, c_in, c_out) for taps in per_phase]
+        b_phase = [np.array([shift_of[t] for t in taps], dtype=np.int64) for taps in per_phase]
+    else:
+        # (G, C_out/G*P, C_in/G*Q^d), a transposed view
+        wm = _phase_weight(weight, plan).reshape(groups, cin_g * qd, cout_g * phases)
+        wm = wm.transpose(0, 2, 1)
     # With accumulated products each shift multiplies a view of the rows: no im2col.
-    acc = _use_acc(groups, c_in, qd)
-    copies = qd > 1 and not acc
-    # (blocks sized as if the shifted copies were made: wider ones measured no faster)
-    rows_per = _rows_per_block(max(c_in * (qd + 1), c_out * phases) * row, plan.grid[0], row)
+    acc = not tiles and _use_acc(groups, c_in, qd)
+    copies = qd > 1 and not acc and not tiles
+    # (blocks sized as if the shifted copies were made, wider ones measured no faster; the
+    # tiles make no copies)
+    rows_per = _rows_per_block(max(c_in * (1 if tiles else qd + 1), c_out * phases) * row,
+                               plan.grid[0], row)
     # x rows of a block with Q - 1 zeros before each axis: grid rows + Q1 - 1 (+1 spare row)
     xb = _scratch("rows", (c_in, rows_per + spans[0], n, *plan.grid[1:]), x.dtype)
     cols = _scratch("cols", (c_in, qd, rows_per * row), x.dtype) if copies else xb
@@ -916,7 +948,12 @@ def conv_transpose_phases(
                 _shifted_copies(xc.reshape(c_in, -1), offsets, 0, block, cs)
 
         _split(c_in, xc.size + (block.size if copies else 0), fill)
-        if acc:  # (C_out*P, C_in) @ (C_in, rows), one per shift, summed in place
+        if tiles:  # per phase: (C_out, C_in) @ (C_in, rows) for each of its taps, summed
+            rows_flat = xc.reshape(c_in, -1)
+            for ci in range(phases):
+                _tiles.gemm(w_phase[ci], rows_flat, b_phase[ci], gemm[0, ci::phases, :length])
+            r = gemm[:, :, :length]
+        elif acc:  # (C_out*P, C_in) @ (C_in, rows), one per shift, summed in place
             rows_flat, into = xc.reshape(c_in, -1), gemm[0, :, :length]
             for j, off in enumerate(offsets):
                 _blas.gemm(wm[0, :, j::qd], rows_flat[:, off:off + length], into,
@@ -1025,6 +1062,8 @@ def conv_transpose_depthwise(
 # call ~1 µs.  They are measured, not derived; only their ratios matter.
 _COPY, _GATHER, _ADD, _PUT, _WEIGHT, _CALL, _BLAS = 25, 70, 35, 70, 250, 200_000, 100_000
 _ACC = 4
+# per multiply-add of a register tile, relative to BLAS at its best; per weight element swapped
+_TILE, _SWAP = 1.15, 10
 
 
 def _gemm_cost(batch: int, m: int, k: int, cols: int) -> float:
@@ -1046,7 +1085,16 @@ def transpose_costs(
     """Estimated costs of the transposed-convolution kernels, keyed by function name."""
     return dict(_costs_of(tuple(x_shape), tuple(weight_shape), tuple(stride),
                           tuple(pad_before), tuple(dilation), groups, tuple(out_size),
-                          _blas.available()))
+                          _blas.available(), _tiles.available(np.float32)))
+
+
+def _tile_cost(m: int, k: int, taps: int, cols: int) -> float:
+    # One register-tile call (see _tiles): whole 4-row tiles and 96-column tiles, a fixed
+    # cost per tile (accumulators loaded and stored) against its taps*k steps.
+    rows, width, steps = -(-m // 4) * 4, -(-cols // 96) * 96, taps * k
+    # With few rows a tile step is bound by its NV vector loads, not its rows*NV FMAs.
+    return (rows * width * steps * _TILE * (1 + 32 / steps) * (1 + 2 / m) + 20 * m * cols
+            + 20 * _CALL)
 
 
 @functools.lru_cache(maxsize=256)
@@ -1059,6 +1107,7 @@ def _costs_of(
     groups: int,
     out_size: tuple[int, ...],
     blas_acc: bool,  # part of the cache key: whether accumulated products are available
+    tiles: bool = False,  # and whether the compiled register tiles are
 ) -> tuple[tuple[str, float], ...]:
     n, c_in, *size = x_shape
     cout_g, *k_size = weight_shape[1:]
@@ -1090,6 +1139,13 @@ def _costs_of(
         + shifts + _PUT * out
         + _WEIGHT * c_in * cout_g * phases * qd
         + _CALL * blocks * (qd + phases + 4))
+    if tiles and groups == 1:  # each phase's own taps only, the weight swapped once
+        blocks = max(1, c_out * phases * grid // MAX_COLUMN_ELEMENTS)
+        per_phase = [k // phases] * phases  # (taps per phase, on average)
+        costs["conv_transpose_phases"] = (
+            blocks * sum(_tile_cost(c_out, c_in, t, grid // blocks) for t in per_phase)
+            + _SWAP * c_in * c_out * k + _GATHER * c_in * grid + _PUT * out
+            + _CALL * blocks * (phases + 4))
     if cin_g == 1 and axes[-1].s > 1:
         # per channel and phase of the leading axes: (rows, Q^d) @ (Q^d, s), memory-bound
         lead = phases // len(axes[-1].used)

@@ -233,7 +233,7 @@ def _compiled() -> Any:
     return _numba
 
 
-def _threads() -> None:
+def threads() -> None:
     numba = _compiled()
     numba.set_num_threads(max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
@@ -357,7 +357,7 @@ def conv_transpose_planes(
 
     Same arguments and result as :func:`._gemm.conv_transpose_forward`.
     """
-    _threads()
+    threads()
     n, c_in = x.shape[:2]
     c_out = weight.shape[1] * groups
     y = np.empty((n, c_out, *out_size), dtype=x.dtype)
@@ -387,7 +387,7 @@ def conv_planes(
 
     Same arguments and result as :func:`._gemm.conv_forward`.
     """
-    _threads()
+    threads()
     n, c_out = x.shape[0], weight.shape[0]
     y = np.empty((n, c_out, *out_size), dtype=x.dtype)
     if y.size == 0 or x.shape[1] == 0:
@@ -406,7 +406,7 @@ def conv_planes(
 
 def unpool_scatter(values: np.ndarray, index: np.ndarray, plane: int) -> np.ndarray | None:
     """``out[p].flat[index[p]] = values[p]`` for ``(P, L)`` inputs; ``None`` on a bad switch."""
-    _threads()
+    threads()
     idx = np.ascontiguousarray(index, dtype=np.int64)
     out = np.empty((idx.shape[0], plane), dtype=values.dtype)
     bad = np.zeros(idx.shape[0], dtype=np.uint8)
@@ -417,7 +417,7 @@ def unpool_scatter(values: np.ndarray, index: np.ndarray, plane: int) -> np.ndar
 
 def unpool_gather(grad: np.ndarray, index: np.ndarray, dtype: Any) -> np.ndarray | None:
     """``out[p] = grad[p].flat[index[p]]`` for ``(P, plane)`` grad; ``None`` on a bad switch."""
-    _threads()
+    threads()
     idx = np.ascontiguousarray(index, dtype=np.int64)
     out = np.empty(idx.shape, dtype=dtype)
     bad = np.zeros(idx.shape[0], dtype=np.uint8)

@@ -1,0 +1,141 @@
+"""The compiled register-tile kernel (upconv.ops._tiles) against NumPy sums of products, and the
+layers that use it against PyTorch.  numba is part of the test install: nothing here skips."""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
+
+import upconv
+from helpers import assert_close, assert_unchanged, frozen, t
+from test_speed_paths import tiles
+
+tl = importlib.import_module("upconv.ops._tiles")
+gemm = importlib.import_module("upconv.ops._gemm")
+
+
+def test_available_with_numba_for_floating_types_only(monkeypatch):
+    monkeypatch.delenv("UPCONV_TILES", raising=False)
+    assert tl.available(np.float32) and tl.available(np.float64)
+    assert not tl.available(np.float16) and not tl.available(np.int64)
+    monkeypatch.setenv("UPCONV_TILES", "0")
+    assert not tl.available(np.float32)
+
+
+@st.composite
+def sums(draw):
+    """A sum of shifted products: weight layout, offsets, views with wide rows, threads."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    m = draw(st.integers(1, 23))
+    k = draw(st.integers(1, 40))
+    taps = draw(st.integers(1, 5))
+    cols = draw(st.integers(1, 300))  # tails of every width, one to several column tiles
+    ldx = cols + draw(st.integers(0, 20))
+    rows = k + draw(st.integers(0, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((rows, ldx + draw(st.integers(0, 3)))).astype(dtype)[:, :ldx]
+    # shifts that may run past the end of a row into the next one
+    span = (rows - k) * ldx + ldx - cols
+    offsets = np.array([draw(st.integers(0, span)) for _ in range(taps)], dtype=np.int64)
+    total = taps + draw(st.integers(0, 3))
+    chosen = draw(st.permutations(range(total)))[:taps]
+    if draw(st.booleans()):  # convolution layout (M, K, T_all)
+        w = rng.standard_normal((m, k, total)).astype(dtype)
+        a = tl.weights(w, chosen, total, k * total, k, m)
+        dense = np.stack([w[:, :, c].T for c in chosen])
+    else:  # transposed-convolution layout (K, M, T_all)
+        w = rng.standard_normal((k, m, total)).astype(dtype)
+        a = tl.weights(w, chosen, m * total, total, k, m)
+        dense = np.stack([w[:, :, c] for c in chosen])
+    pad = draw(st.integers(0, 5))
+    whole = rng.standard_normal((m, cols + 2 * pad)).astype(dtype)
+    return dict(a=a, dense=dense, x=x, offsets=offsets, whole=whole, pad=pad, cols=cols,
+                accumulate=draw(st.booleans()), threads=draw(st.integers(1, 3)),
+                by_rows=draw(st.booleans()), k_block=draw(st.sampled_from([1, 7, 256])))
+
+
+def reference(case):
+    x, cols = case["x"], case["cols"]
+    flat = x.base.reshape(-1) if x.base is not None else x.reshape(-1)
+    ld = x.strides[0] // x.itemsize
+    total = 0
+    for dense_t, off in zip(case["dense"], case["offsets"], strict=True):
+        rows = np.stack([flat[off + c * ld: off + c * ld + cols] for c in range(dense_t.shape[0])])
+        total = total + dense_t.T.astype(np.float64) @ rows.astype(np.float64)
+    return total
+
+
+@given(sums())
+def test_gemm_matches_the_sum_of_products(case):
+    x, whole, pad, cols = case["x"], case["whole"], case["pad"], case["cols"]
+    out = whole[:, pad:pad + cols]
+    before = whole.copy()
+    keep = frozen(x, case["a"].data)
+    want = reference(case) + (before[:, pad:pad + cols] if case["accumulate"] else 0)
+    old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.MIN_COLUMN_TILES,
+           tl.K_BLOCK_ROWS)
+    try:
+        upconv.set_num_threads(case["threads"])
+        tl.MIN_MACS_PER_THREAD = 1  # threads even for these small sums
+        tl.MIN_COLUMN_TILES = 1 << 30 if case["by_rows"] else 0  # rows: if more row tiles
+        tl.K_BLOCK_ROWS = case["k_block"]  # several channel blocks, accumulated
+        tl.gemm(case["a"], x, case["offsets"], out, accumulate=case["accumulate"])
+    finally:
+        upconv.set_num_threads(old[0])
+        tl.MIN_MACS_PER_THREAD, tl.MIN_COLUMN_TILES, tl.K_BLOCK_ROWS = old[1:]
+    tol = 1e-4 if x.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+    # nothing outside the columns of ``out`` is written
+    np.testing.assert_array_equal(whole[:, :pad], before[:, :pad])
+    np.testing.assert_array_equal(whole[:, pad + cols:], before[:, pad + cols:])
+    assert_unchanged(keep, x, case["a"].data)
+
+
+def test_reads_outside_the_operands_are_refused():
+    x = np.zeros((3, 10), np.float32)
+    a = tl.weights(np.ones((2, 3, 1), np.float32), [0], 1, 3, 3, 2)
+    out = np.zeros((2, 5), np.float32)
+    tl.gemm(a, x, np.array([5]), out)  # last read: 5 + 2*10 + 4 = 29, the last element
+    with pytest.raises(ValueError, match="leave x"):
+        tl.gemm(a, x, np.array([6]), out)
+    with pytest.raises(ValueError, match="leave x"):
+        tl.gemm(a, x, np.array([-1]), out)
+    with pytest.raises(ValueError, match="leave the weight"):
+        tl.weights(np.ones((2, 3, 1), np.float32), [1], 1, 3, 3, 2)
+    with pytest.raises(ValueError, match="do not match"):
+        tl.gemm(a, x.astype(np.float64), np.array([0]), out)
+    with pytest.raises(ValueError, match="do not match"):
+        tl.gemm(a, x, np.array([0]), np.zeros((3, 5), np.float32))
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 2, 2), (7, 1, 3), (1, 4, 1), (64, 33, 9)])
+def test_swap_channels_is_the_transpose(shape):
+    w = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    keep = frozen(w)
+    np.testing.assert_array_equal(tl.swap_channels(w), np.swapaxes(w, 0, 1))
+    assert tl.swap_channels(w).flags.c_contiguous
+    assert_unchanged(keep, w)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_layers_use_the_tiles_exactly_when_on(monkeypatch, on):
+    # The decoder layer and its mirrored encoder layer, both kernels, against PyTorch; the
+    # compiled tiles are called when on and never when off (UPCONV_TILES=0).
+    calls = []
+    real = tl.gemm
+    monkeypatch.setattr(tl, "gemm", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 24, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((24, 16, 3, 3)).astype(np.float32)
+    wc = rng.standard_normal((16, 24, 3, 3)).astype(np.float32)
+    with tiles(on):
+        y = gemm.conv_transpose_phases(x, w, None, (2, 2), (1, 1), (1, 1), 1, (24, 24))
+        assert_close(y, F.conv_transpose2d(t(x), t(w), None, 2, 1, 1), np.float32)
+        y = upconv.conv(x, wc, stride=2, padding=1)
+        assert_close(y, F.conv2d(t(x), t(wc), None, 2, 1), np.float32)
+    assert bool(calls) == on
