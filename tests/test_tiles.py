@@ -96,6 +96,56 @@ def test_gemm_matches_the_sum_of_products(case):
     assert_unchanged(keep, x, case["a"].data)
 
 
+@st.composite
+def many(draw):
+    """Several sums over one shared ``x``: each its own weight, taps, rows and columns."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    k = draw(st.integers(1, 12))
+    ldx = draw(st.integers(1, 200))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((k + 2, ldx)).astype(dtype)
+    problems, dense = [], []
+    for _ in range(draw(st.integers(1, 4))):
+        m, taps = draw(st.integers(1, 13)), draw(st.integers(0, 4))
+        cols = draw(st.integers(0, ldx))
+        offsets = np.array([draw(st.integers(0, 2 * ldx + ldx - cols)) for _ in range(taps)],
+                           dtype=np.int64)
+        w = rng.standard_normal((m, k, max(taps, 1))).astype(dtype)
+        problems.append((tl.weights(w, range(taps), max(taps, 1), k * max(taps, 1), k, m),
+                         offsets, rng.standard_normal((m, cols)).astype(dtype)))
+        dense.append([w[:, :, t].T for t in range(taps)])
+    return dict(x=x, problems=problems, dense=dense, accumulate=draw(st.booleans()),
+                threads=draw(st.integers(1, 3)))
+
+
+@given(many())
+def test_gemm_many_is_each_gemm(case):
+    # One compiled call for several problems (the output phases of a transposed convolution),
+    # their pieces balanced over threads: every problem gets exactly its own sum; problems
+    # without taps are zero (or left as they were, accumulating).
+    x = case["x"]
+    flat, ld = x.reshape(-1), x.shape[1]
+    wants = []
+    for (_, offsets, out), dense in zip(case["problems"], case["dense"], strict=True):
+        total = np.zeros(out.shape)
+        for d, off in zip(dense, offsets, strict=True):
+            rows = np.stack([flat[off + c * ld: off + c * ld + out.shape[1]]
+                             for c in range(d.shape[0])])
+            total = total + d.T.astype(np.float64) @ rows.astype(np.float64)
+        wants.append(total + (out if case["accumulate"] else 0))
+    old = upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD
+    try:
+        upconv.set_num_threads(case["threads"])
+        tl.MIN_MACS_PER_THREAD = 1
+        tl.gemm_many(case["problems"], x, accumulate=case["accumulate"])
+    finally:
+        upconv.set_num_threads(old[0])
+        tl.MIN_MACS_PER_THREAD = old[1]
+    tol = 1e-4 if x.dtype == np.float32 else 1e-10
+    for (_, _, out), want in zip(case["problems"], wants, strict=True):
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
+
+
 def test_reads_outside_the_operands_are_refused():
     x = np.zeros((3, 10), np.float32)
     a = tl.weights(np.ones((2, 3, 1), np.float32), [0], 1, 3, 3, 2)

@@ -950,8 +950,8 @@ def conv_transpose_phases(
         _split(c_in, xc.size + (block.size if copies else 0), fill)
         if tiles:  # per phase: (C_out, C_in) @ (C_in, rows) for each of its taps, summed
             rows_flat = xc.reshape(c_in, -1)
-            for ci in range(phases):
-                _tiles.gemm(w_phase[ci], rows_flat, b_phase[ci], gemm[0, ci::phases, :length])
+            _tiles.gemm_many([(w_phase[ci], b_phase[ci], gemm[0, ci::phases, :length])
+                              for ci in range(phases)], rows_flat)
             r = gemm[:, :, :length]
         elif acc:  # (C_out*P, C_in) @ (C_in, rows), one per shift, summed in place
             rows_flat, into = xc.reshape(c_in, -1), gemm[0, :, :length]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -120,47 +121,101 @@ def gemm(a: Weights, x: np.ndarray, offsets: np.ndarray, out: np.ndarray,
     >>> out  # x[0, j] + x[1, j] + x[0, j + 1] + x[1, j + 1]
     array([[14., 18., 22., 26.]], dtype=float32)
     """
-    m, cols = out.shape
-    dtype = out.dtype
+    gemm_many([(a, offsets, out)], x, accumulate)
+
+
+def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.ndarray,
+              accumulate: bool = False) -> None:
+    """:func:`gemm` for several ``(a, offsets, out)`` over the same ``x``, in one compiled call.
+
+    The sub-pixel kernel's output phases are such problems: one call shares the threads'
+    start-up among them and balances their pieces (phases with fewer taps cost less) over
+    the threads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from upconv.ops import _tiles
+    >>> x = np.arange(6, dtype=np.float64).reshape(1, 6)
+    >>> one = _tiles.weights(np.ones(1), [0], 1, 1, 1, 1)
+    >>> outs = np.empty((2, 1, 3))
+    >>> _tiles.gemm_many([(one, np.array([0]), outs[0]), (one, np.array([2]), outs[1])], x)
+    >>> outs[:, 0]
+    array([[0., 1., 2.],
+           [2., 3., 4.]])
+    """
+    dtype = x.dtype
     size = dtype.itemsize
-    if (a.m != m or x.dtype != dtype or a.data.dtype != dtype or x.ndim != 2
-            or x.strides[1] != size or x.strides[0] % size or out.strides[1] != size
-            or len(offsets) != len(a.offsets)):
-        raise ValueError("_tiles.gemm: operands do not match")
-    if m == 0 or cols == 0:
-        return
-    offs = np.ascontiguousarray(offsets, dtype=np.int64)
-    taps = len(a.offsets)
-    if taps == 0 or a.k == 0:
-        if not accumulate:
-            out[...] = 0
-        return
+    if x.ndim != 2 or x.strides[1] != size or x.strides[0] % size or x.shape[0] == 0:
+        raise ValueError("_tiles.gemm: x must be 2-d with unit column stride")
     ldx = x.strides[0] // size
     extent = (x.shape[0] - 1) * ldx + x.shape[1]
-    last = int(offs.max()) + (a.k - 1) * ldx + cols
-    if int(offs.min()) < 0 or last > extent or x.shape[0] == 0:
-        raise ValueError(f"_tiles.gemm: reads [{int(offs.min())}, {last}) leave x, "
-                         f"{extent} elements")
-    drive, drive_par = _driver(dtype)
-    width = _lanes(dtype) * NV
-    tiles, row_tiles = -(-cols // width), -(-m // MR)
-    ldc = out.strides[0] // size
-    pointers = (a.data.ctypes.data, x.ctypes.data, out.ctypes.data, a.offsets.ctypes.data,
-                offs.ctypes.data)
-    k_block = max(1, K_BLOCK_ROWS // taps)
-    macs = m * cols * taps * a.k
-    by_rows = tiles < MIN_COLUMN_TILES and row_tiles > tiles  # few columns: threads take rows
-    threads = 1 if _serial() else min(get_num_threads(), row_tiles if by_rows else tiles,
-                                      max(1, macs // MIN_MACS_PER_THREAD))
-    if threads == 1:
-        drive(*pointers, taps, a.k, a.c_stride, a.i_stride, 0, m, ldx, ldc, 0, cols, accumulate,
-              k_block, M_BLOCK)
+    width = _lanes(dtype) if dtype in _DTYPES else 1
+    width *= NV
+    params, keep, costs = [], [], []
+    for a, offsets, out in problems:
+        if (out.ndim != 2 or a.m != out.shape[0] or out.dtype != dtype
+                or a.data.dtype != dtype or len(offsets) != len(a.offsets)):
+            raise ValueError("_tiles.gemm: operands do not match")
+        m, cols = out.shape
+        if m == 0 or cols == 0:
+            continue
+        if out.strides[1] != size:
+            raise ValueError("_tiles.gemm: out must have unit column stride")
+        taps = len(a.offsets)
+        if taps == 0 or a.k == 0:
+            if not accumulate:
+                out[...] = 0
+            continue
+        offs = np.ascontiguousarray(offsets, dtype=np.int64)
+        last = int(offs.max()) + (a.k - 1) * ldx + cols
+        if int(offs.min()) < 0 or last > extent:
+            raise ValueError(f"_tiles.gemm: reads [{int(offs.min())}, {last}) leave x, "
+                             f"{extent} elements")
+        keep.append(offs)
+        params.append((a.data.ctypes.data, out.ctypes.data, a.offsets.ctypes.data,
+                       offs.ctypes.data, taps, a.k, a.c_stride, a.i_stride, m,
+                       out.strides[0] // size, cols, max(1, K_BLOCK_ROWS // taps)))
+        costs.append(m * cols * taps * a.k)
+    if not params:
         return
-    # (numba's threads, not the module pool's: its OpenMP workers wait spinning, and on this
-    # virtual machine pool threads woken after an idle pause ran the tiles at half speed)
-    _numba.threads()
-    drive_par(*pointers, taps, a.k, a.c_stride, a.i_stride, m, ldx, ldc, cols, accumulate,
-              k_block, M_BLOCK, threads, by_rows)
+    drive_serial, drive_par = _driver(dtype)
+    table = np.array(params, dtype=np.int64)
+    total = sum(costs)
+    threads = 1 if _serial() else min(get_num_threads(), max(1, total // MIN_MACS_PER_THREAD))
+    # Pieces: whole problems in one thread, else each cut into column (or, with few columns,
+    # row) ranges in proportion to its cost; largest first to the least loaded thread.
+    pieces: list[tuple[int, int, int, int, int, float]] = []
+    for p, (row, cost) in enumerate(zip(params, costs, strict=True)):
+        m, cols = row[8], row[10]
+        tiles, row_tiles = -(-cols // width), -(-m // MR)
+        by_rows = tiles < MIN_COLUMN_TILES and row_tiles > tiles
+        units = row_tiles if by_rows else tiles
+        count = 1 if threads == 1 else min(units, max(1, round(2 * threads * cost / total)))
+        for q in range(count):
+            u0, u1 = units * q // count, units * (q + 1) // count
+            if by_rows:
+                pieces.append((p, u0 * MR, min(m, u1 * MR), 0, cols, cost * (u1 - u0) / units))
+            else:
+                pieces.append((p, 0, m, u0 * width, min(cols, u1 * width),
+                               cost * (u1 - u0) / units))
+    load = [0.0] * threads
+    owned: list[list[int]] = [[] for _ in range(threads)]
+    for i in sorted(range(len(pieces)), key=lambda i: -pieces[i][5]):
+        t = load.index(min(load))
+        load[t] += pieces[i][5]
+        owned[t].append(i)
+    chunks = np.array([pieces[i][:5] for t in range(threads) for i in owned[t]], dtype=np.int64)
+    starts = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
+    args = (table, chunks, starts, x.ctypes.data, ldx, accumulate, M_BLOCK)
+    if threads == 1:
+        drive_serial(*args)
+    else:
+        # (numba's threads, not the module pool's: its OpenMP workers wait spinning, and on
+        # this virtual machine pool threads woken after an idle pause ran the tiles slower)
+        _numba.threads()
+        drive_par(*args)
+    del keep  # (the offsets arrays the compiled code read)
 
 
 def swap_channels(weight: np.ndarray) -> np.ndarray:
@@ -373,23 +428,15 @@ def _build_driver(dtype: Any) -> Any:
                         else:
                             t1(*args)
 
-    @numba.njit(parallel=True, nogil=True)
-    def drive_par(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int,
-                  sa_c: int, sa_i: int, m: int, ldb: int, ldc: int, cols: int,
-                  accumulate: bool, k_block: int, m_block: int, chunks: int,
-                  by_rows: bool) -> None:  # pragma: no cover - compiled
-        # one share of the row tiles or of the column tiles per thread
-        row_tiles, col_tiles = (m + MR - 1) // MR, (cols + width - 1) // width
-        for p in numba.prange(chunks):
-            if by_rows:
-                i0 = row_tiles * p // chunks * MR
-                i1 = min(m, row_tiles * (p + 1) // chunks * MR)
-                drive(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, i0, i1, ldb, ldc, 0, cols,
-                      accumulate, k_block, m_block)
-            else:
-                j0 = col_tiles * p // chunks * width
-                j1 = min(cols, col_tiles * (p + 1) // chunks * width)
-                drive(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, 0, m, ldb, ldc, j0, j1,
+    def run(table: np.ndarray, chunks: np.ndarray, starts: np.ndarray, b: int, ldb: int,
+            accumulate: bool, m_block: int) -> None:  # pragma: no cover - compiled
+        # thread t runs chunks[starts[t]:starts[t + 1]]: (problem, i0, i1, j0, j1) each
+        for t in numba.prange(len(starts) - 1):
+            for q in range(starts[t], starts[t + 1]):
+                p, i0, i1, j0, j1 = chunks[q, 0], chunks[q, 1], chunks[q, 2], chunks[q, 3], \
+                    chunks[q, 4]
+                a, c, a_offs, offs, ntaps, kc, sa_c, sa_i, _m, ldc, _cols, k_block = table[p]
+                drive(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, i0, i1, ldb, ldc, j0, j1,
                       accumulate, k_block, m_block)
 
-    return drive, drive_par
+    return (numba.njit(nogil=True)(run), numba.njit(parallel=True, nogil=True)(run))
