@@ -47,8 +47,9 @@ im2col paths run, and both are tested against PyTorch.
 products in one compiled pass with a GEMM register tile (LLVM IR, vector FMAs), at about
 the core's peak where OpenBLAS runs the thin products at a quarter to two thirds of it: the
 convolution takes every tap from the gathered phases, and the sub-pixel kernel multiplies
-each phase by its own taps only (no zeros), with no im2col and no weight permutation in
-either.  Layers with groups keep the paths above.
+each phase by its own taps only (no zeros), with no im2col in either (the transposed
+weight's channel axes are swapped once, by compiled loops).  Layers with groups keep the
+paths above.
 
 Work is done in blocks of grid rows whose buffers stay under :data:`MAX_COLUMN_ELEMENTS`
 (cache-sized, and a bound on extra memory) but keep at least :data:`MIN_BLOCK_COLUMNS` GEMM

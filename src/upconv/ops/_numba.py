@@ -234,6 +234,7 @@ def _compiled() -> Any:
 
 
 def threads() -> None:
+    """Give numba's parallel loops upconv's thread count (:func:`upconv.set_num_threads`)."""
     numba = _compiled()
     numba.set_num_threads(max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 

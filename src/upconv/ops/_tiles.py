@@ -6,14 +6,16 @@ Every GEMM formulation in :mod:`upconv.ops._gemm` is, at heart, one sum::
 
 over taps ``t`` (kernel taps, or sub-pixel shifts) whose operand is a *shifted view* of the
 same input rows.  OpenBLAS computes it as one product per tap and runs thin products badly:
-64 output rows reach 50-60 % of its own peak on this machine, 16 rows 25 %, because it packs
-every operand column for a handful of multiply-adds.  This module computes the whole sum in
+on one core of this machine, 16 output rows at 22-54 GFLOP/s and 48-256 rows over 64 channels
+at 40-70, against ~97 for large products, because it packs every operand column for a
+handful of multiply-adds.  This module computes the whole sum in
 one pass, with the classic register tile of GEMM micro-kernels written directly in LLVM IR
 (numba's ``intrinsic`` with llvmlite): ``MR = 4`` rows by ``NV = 6`` vectors of columns stay
 in 24 vector registers for all taps and channels; each step loads ``NV`` vectors of one
 shifted input row (no packing: the shifted rows are read where they are) and broadcasts
 ``MR`` weights, for ``MR * NV`` fused multiply-adds.  Measured on one core of this machine's
-AVX-512 CPU: 85-95 GFLOP/s, about its peak, against 22-60 for OpenBLAS on the same sums.
+AVX-512 CPU: 81-110 GFLOP/s on the benchmark suite's sums, about its peak, where OpenBLAS gets
+10-97 on the same sums.
 
 The weight is read where it lies, through per-tap offsets and channel and row strides
 (:class:`Weights`); a transposed convolution's weight is first swapped into the convolution's
@@ -22,7 +24,8 @@ outer and taps inner, so consecutive steps read the same input row at nearby shi
 tails use masked loads and stores, so nothing outside the requested columns is read or
 written, and the wrapper checks every read against its operand before calling compiled code.
 Loops go over channel blocks (L2-sized), blocks of rows, column tiles and row tiles; threads
-(numba's) take disjoint column ranges, or row ranges when the columns are few.  Sums run in a
+(numba's) take disjoint column ranges, or row ranges when the columns are few, and
+:func:`gemm_many` spreads several problems' pieces over them by cost.  Sums run in a
 fixed order (channel, then tap), one rounding per multiply-add.  Used only when numba is
 installed and ``UPCONV_TILES`` is not ``"0"`` (:func:`available`).
 """
