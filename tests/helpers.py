@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -38,3 +42,17 @@ def frozen(*arrays: np.ndarray) -> list[np.ndarray]:
 def assert_unchanged(before: list[np.ndarray], *arrays: np.ndarray) -> None:
     for b, a in zip(before, arrays, strict=True):
         np.testing.assert_array_equal(a, b, err_msg="an input array was mutated")
+
+
+@contextmanager
+def env_var(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` for the duration; restored (or unset again) afterwards."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = old

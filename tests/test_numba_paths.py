@@ -25,7 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import upconv
-from helpers import assert_close, assert_unchanged, frozen, t
+from helpers import assert_close, assert_unchanged, env_var, frozen, t
 from upconv import ShapeError
 
 nb = importlib.import_module("upconv.ops._numba")
@@ -39,16 +39,9 @@ MAX_SIZE = {1: 9, 2: 6, 3: 4}
 @contextmanager
 def numba_path(on: bool) -> Iterator[None]:
     """The compiled path forced on (numba installed) or off (``UPCONV_NUMBA=0``)."""
-    old = os.environ.get("UPCONV_NUMBA")
-    os.environ["UPCONV_NUMBA"] = "1" if on else "0"
-    try:
+    with env_var("UPCONV_NUMBA", "1" if on else "0"):
         assert nb.available() is on
         yield
-    finally:
-        if old is None:
-            del os.environ["UPCONV_NUMBA"]
-        else:
-            os.environ["UPCONV_NUMBA"] = old
 
 
 def dims(draw, nd: int, lo: int, hi: int) -> tuple[int, ...]:

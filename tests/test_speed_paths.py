@@ -10,7 +10,6 @@ that the block loops, the ring of phase buffers and the scratch buffers are exer
 from __future__ import annotations
 
 import importlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -21,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import upconv
-from helpers import assert_close, assert_unchanged, frozen, t
+from helpers import assert_close, assert_unchanged, env_var, frozen, t
 
 gemm = importlib.import_module("upconv.ops._gemm")
 
@@ -47,15 +46,8 @@ def settings(**values: int) -> Iterator[None]:
 @contextmanager
 def tiles(on: bool) -> Iterator[None]:
     """The compiled register tiles (upconv.ops._tiles) on, or off: the NumPy/BLAS paths."""
-    old = os.environ.get("UPCONV_TILES")
-    os.environ["UPCONV_TILES"] = "1" if on else "0"
-    try:
+    with env_var("UPCONV_TILES", "1" if on else "0"):
         yield
-    finally:
-        if old is None:
-            del os.environ["UPCONV_TILES"]
-        else:
-            os.environ["UPCONV_TILES"] = old
 
 
 @contextmanager

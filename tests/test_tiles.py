@@ -175,10 +175,10 @@ def test_swap_channels_is_the_transpose(shape):
 @pytest.mark.parametrize("on", [True, False])
 def test_layers_use_the_tiles_exactly_when_on(monkeypatch, on):
     # The decoder layer and its mirrored encoder layer, both kernels, against PyTorch; the
-    # compiled tiles are called when on and never when off (UPCONV_TILES=0).
+    # compiled tiles are called by each when on and never when off (UPCONV_TILES=0).
     calls = []
-    real = tl.gemm
-    monkeypatch.setattr(tl, "gemm", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    real = tl.gemm_many  # (tl.gemm calls it too)
+    monkeypatch.setattr(tl, "gemm_many", lambda *a, **k: (calls.append(1), real(*a, **k)))
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 24, 12, 12)).astype(np.float32)
     w = rng.standard_normal((24, 16, 3, 3)).astype(np.float32)
@@ -186,6 +186,8 @@ def test_layers_use_the_tiles_exactly_when_on(monkeypatch, on):
     with tiles(on):
         y = gemm.conv_transpose_phases(x, w, None, (2, 2), (1, 1), (1, 1), 1, (24, 24))
         assert_close(y, F.conv_transpose2d(t(x), t(w), None, 2, 1, 1), np.float32)
+        assert bool(calls) == on
+        calls.clear()
         y = upconv.conv(x, wc, stride=2, padding=1)
         assert_close(y, F.conv2d(t(x), t(wc), None, 2, 1), np.float32)
     assert bool(calls) == on
