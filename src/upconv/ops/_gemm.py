@@ -449,6 +449,9 @@ def conv_forward(
     # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
     phases = _scratch("rows", (len(combos), c_in, rows_g + spans[0], n, *inner), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
+    if tiles is not None:  # each tap's read in the stacked phase rows, from a block's start
+        ldx = phases.strides[1] // phases.itemsize
+        tile_offs = np.array([ci * c_in * ldx + off for ci, off in tap_src], dtype=np.int64)
     for g0 in range(0, out_size[0], rows_g):
         g1 = min(out_size[0], g0 + rows_g)
         ph = phases[:, :, :g1 - g0 + spans[0]]
@@ -472,11 +475,8 @@ def conv_forward(
             for c0 in range(0, length, width):
                 part = min(width, length - c0)
                 if tiles is not None:  # all taps in one compiled pass over the phase rows
-                    stacked = ph.reshape(len(combos) * c_in, -1)
-                    ldx = stacked.strides[0] // stacked.itemsize
-                    offs = np.array([ci * c_in * ldx + off for ci, off in tap_src],
-                                    dtype=np.int64) + (base + c0)
-                    _tiles.gemm(tiles, stacked, offs, gemm[0, :, c0:c0 + part])
+                    _tiles.gemm(tiles, ph.reshape(len(combos) * c_in, -1), tile_offs + (base + c0),
+                                gemm[0, :, c0:c0 + part])
                     continue
                 if acc is not None:  # every tap a product accumulated in place, no im2col
                     stacked = ph.reshape(len(combos) * c_in, -1)
@@ -724,6 +724,8 @@ class _Plan(NamedTuple):
     tap_shift: list[tuple[int, ...]]  # per kernel tap: shift per axis, in [0, Q)
     tap_offset: list[int]  # per kernel tap: flat offset of its shift (col2im's adds)
     shift_offset: list[int]  # per shift in C order: flat read offset of the sub-pixel im2col
+    phase_taps: list[list[int]]  # per phase: its kernel taps
+    tap_read: list[int]  # per kernel tap: shift_offset of its shift (the tiles' reads)
 
 
 def _plan(x: np.ndarray, k_size: Sequence[int], stride: Sequence[int],
@@ -752,8 +754,10 @@ def _plan_of(n: int, size: tuple[int, ...], k_size: tuple[int, ...], stride: tup
     # An input with Q - 1 zeros before each axis: grid entry c reads input entry c + Q - 1 - q.
     shift_offset = [sum((qq - 1 - q) * st for q, qq, st in zip(sh, spans, strides, strict=True))
                     for sh in itertools.product(*(range(qq) for qq in spans))]
+    phase_taps = [[t for t, ci in enumerate(tap_phase) if ci == p] for p in range(len(combos))]
+    tap_read = [shift_offset[int(np.ravel_multi_index(sh, spans))] for sh in tap_shift]
     return _Plan(axes, grid, n * math.prod(grid[1:]), strides, combos, tap_phase, tap_shift,
-                 tap_offset, shift_offset)
+                 tap_offset, shift_offset, phase_taps, tap_read)
 
 
 def _interleave(y: np.ndarray, src: np.ndarray, combo: Sequence[int], plan: _Plan, g0: int,
@@ -914,12 +918,11 @@ def conv_transpose_phases(
     tiles = groups == 1 and _tiles.available(x.dtype)
     if tiles:
         k = math.prod(weight.shape[2:])
-        shift_of = [offsets[int(np.ravel_multi_index(sh, spans))] for sh in plan.tap_shift]
-        per_phase = [[t for t in range(k) if plan.tap_phase[t] == ci] for ci in range(phases)]
         # in the convolution's layout (C_out, C_in, *k): a channel's taps are neighbours
         ws = _tiles.swap_channels(weight)
-        w_phase = [_tiles.weights(ws, taps, k, c_in * k, c_in, c_out) for taps in per_phase]
-        b_phase = [np.array([shift_of[t] for t in taps], dtype=np.int64) for taps in per_phase]
+        w_phase = [_tiles.weights(ws, taps, k, c_in * k, c_in, c_out) for taps in plan.phase_taps]
+        b_phase = [np.array([plan.tap_read[t] for t in taps], dtype=np.int64)
+                   for taps in plan.phase_taps]
     else:
         # (G, C_out/G*P, C_in/G*Q^d), a transposed view
         wm = _phase_weight(weight, plan).reshape(groups, cin_g * qd, cout_g * phases)
@@ -1108,7 +1111,7 @@ def _costs_of(
     groups: int,
     out_size: tuple[int, ...],
     blas_acc: bool,  # part of the cache key: whether accumulated products are available
-    tiles: bool = False,  # and whether the compiled register tiles are
+    tiles: bool,  # and whether the compiled register tiles are
 ) -> tuple[tuple[str, float], ...]:
     n, c_in, *size = x_shape
     cout_g, *k_size = weight_shape[1:]

@@ -153,8 +153,9 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         raise ValueError("_tiles.gemm: x must be 2-d with unit column stride")
     ldx = x.strides[0] // size
     extent = (x.shape[0] - 1) * ldx + x.shape[1]
-    width = _lanes(dtype) if dtype in _DTYPES else 1
-    width *= NV
+    if dtype not in _DTYPES:
+        raise ValueError(f"_tiles.gemm: dtype {dtype} is not float32 or float64")
+    width = _lanes(dtype) * NV
     params, keep, costs = [], [], []
     for a, offsets, out in problems:
         if (out.ndim != 2 or a.m != out.shape[0] or out.dtype != dtype
@@ -182,7 +183,6 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         costs.append(m * cols * taps * a.k)
     if not params:
         return
-    drive_serial, drive_par = _driver(dtype)
     table = np.array(params, dtype=np.int64)
     total = sum(costs)
     threads = 1 if _serial() else min(get_num_threads(), max(1, total // MIN_MACS_PER_THREAD))
@@ -210,14 +210,8 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         owned[t].append(i)
     chunks = np.array([pieces[i][:5] for t in range(threads) for i in owned[t]], dtype=np.int64)
     starts = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
-    args = (table, chunks, starts, x.ctypes.data, ldx, accumulate, M_BLOCK)
-    if threads == 1:
-        drive_serial(*args)
-    else:
-        # (numba's threads, not the module pool's: its OpenMP workers wait spinning, and on
-        # this virtual machine pool threads woken after an idle pause ran the tiles slower)
-        _numba.threads()
-        drive_par(*args)
+    _call(_driver(dtype), threads > 1, table, chunks, starts, x.ctypes.data, ldx, accumulate,
+          M_BLOCK)
     del keep  # (the offsets arrays the compiled code read)
 
 
@@ -243,12 +237,8 @@ def swap_channels(weight: np.ndarray) -> np.ndarray:
     src = np.ascontiguousarray(weight).reshape(a, b, k)
     out = np.empty((b, a, k), dtype=weight.dtype)
     if out.size:
-        serial, parallel = _swap_kernels()
-        if _serial() or get_num_threads() == 1 or out.size < MIN_ELEMENTS_PER_THREAD:
-            serial(src, out)
-        else:
-            _numba.threads()
-            parallel(src, out)
+        _call(_swap_kernels(), not _serial() and get_num_threads() > 1
+              and out.size >= MIN_ELEMENTS_PER_THREAD, src, out)
     return out.reshape(b, a, *weight.shape[2:])
 
 
@@ -267,8 +257,25 @@ def _swap_kernels() -> Any:
                     for t in range(k):
                         out[j, i, t] = src[i, j, t]
 
-        _swaps = (numba.njit(nogil=True)(swap), numba.njit(parallel=True, nogil=True)(swap))
+        _swaps = _serial_and_parallel(swap)
     return _swaps
+
+
+def _serial_and_parallel(fn: Any) -> tuple[Any, Any]:
+    # ``fn`` compiled twice: ``prange`` as a plain loop, and over numba's threads
+    import numba
+
+    return numba.njit(nogil=True)(fn), numba.njit(parallel=True, nogil=True)(fn)
+
+
+def _call(kernels: tuple[Any, Any], parallel: bool, *args: Any) -> None:
+    # (numba's threads, not the module pool's: its OpenMP workers wait spinning, and on this
+    # virtual machine pool threads woken after an idle pause ran the tiles slower)
+    if parallel:
+        _numba.threads()
+        kernels[1](*args)
+    else:
+        kernels[0](*args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -293,8 +300,9 @@ def _driver(dtype: Any) -> Any:
     return drive
 
 
-def _tile(dtype: Any, rows: int, beta: bool) -> Any:
-    # One register tile: rows x NV vectors of columns, columns j < cols (masked tail).
+def _tile(dtype: Any, rows: int) -> Any:
+    # One register tile: rows x NV vectors of columns, columns j < cols (masked tail); it
+    # starts from C when beta is nonzero, else from zero (its masked loads then read nothing).
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
@@ -310,11 +318,11 @@ def _tile(dtype: Any, rows: int, beta: bool) -> Any:
 
     @intrinsic
     def tile(typingctx: Any, a: Any, b: Any, c: Any, a_offs: Any, offs: Any, ntaps: Any,
-             kc: Any, sa_c: Any, sa_i: Any, ldb: Any, ldc: Any, cols: Any) -> Any:
-        sig = types.void(p, p, p, p, p, p, p, p, p, p, p, p)
+             kc: Any, sa_c: Any, sa_i: Any, ldb: Any, ldc: Any, cols: Any, beta: Any) -> Any:
+        sig = types.void(p, p, p, p, p, p, p, p, p, p, p, p, p)
 
         def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
-            a_i, b_i, c_i, ao_i, o_i, ntaps, kc, sa_c, sa_i, ldb, ldc, cols = args
+            a_i, b_i, c_i, ao_i, o_i, ntaps, kc, sa_c, sa_i, ldb, ldc, cols, beta = args
             mod = builder.module
             fma = cgutils.get_or_insert_function(
                 mod, ir.FunctionType(vec, [vec, vec, vec]), f"llvm.fma.{suffix}")
@@ -346,14 +354,16 @@ def _tile(dtype: Any, rows: int, beta: bool) -> Any:
             def vptr(base: Any, offset: Any) -> Any:
                 return builder.bitcast(builder.gep(base, [offset]), vec.as_pointer())
 
+            start = splat(builder.icmp_signed("!=", beta, ir.Constant(i64, 0)), mvec)
             accs = [[cgutils.alloca_once(builder, vec) for _ in range(NV)] for _ in range(rows)]
             for r in range(rows):
                 row = builder.mul(ldc, ir.Constant(i64, r))
                 for v in range(NV):
-                    init = (builder.call(mload, [vptr(c_p, builder.add(
-                        row, ir.Constant(i64, v * lanes))), align, masks[v], zero])
-                        if beta else zero)
+                    init = builder.call(mload, [vptr(c_p, builder.add(
+                        row, ir.Constant(i64, v * lanes))), align,
+                        builder.and_(masks[v], start), zero])
                     builder.store(init, accs[r][v])
+
             def step(b_row: Any, a_base: Any) -> None:
                 # one channel of one tap: NV vectors of the shifted row, rows x NV FMAs
                 bv = [builder.call(mload, [vptr(b_p, builder.add(
@@ -391,8 +401,7 @@ def _build_driver(dtype: Any) -> Any:
 
     size = dtype.itemsize
     width = _lanes(dtype) * NV
-    t4, t3, t2, t1 = (_tile(dtype, r, False) for r in (4, 3, 2, 1))
-    a4, a3, a2, a1 = (_tile(dtype, r, True) for r in (4, 3, 2, 1))
+    t4, t3, t2, t1 = (_tile(dtype, r) for r in (4, 3, 2, 1))
     assert MR == 4
 
     @numba.njit(nogil=True)
@@ -402,7 +411,7 @@ def _build_driver(dtype: Any) -> Any:
         # rows [i0, m), columns [j0, j1); channel blocks, row blocks, column tiles, row tiles
         for c0 in range(0, kc, k_block):
             kn = min(kc, c0 + k_block) - c0
-            beta = accumulate or c0 > 0
+            beta = 1 if accumulate or c0 > 0 else 0
             for ib in range(i0, m, m_block):
                 ie = min(m, ib + m_block)
                 for j in range(j0, j1, width):
@@ -412,17 +421,9 @@ def _build_driver(dtype: Any) -> Any:
                         ap = a + size * (i * sa_i + c0 * sa_c)
                         cp = c + size * (i * ldc + j)
                         rows = min(MR, m - i)
-                        args = (ap, bp, cp, a_offs, offs, ntaps, kn, sa_c, sa_i, ldb, ldc, cols)
-                        if beta:
-                            if rows == 4:
-                                a4(*args)
-                            elif rows == 3:
-                                a3(*args)
-                            elif rows == 2:
-                                a2(*args)
-                            else:
-                                a1(*args)
-                        elif rows == 4:
+                        args = (ap, bp, cp, a_offs, offs, ntaps, kn, sa_c, sa_i, ldb, ldc, cols,
+                                beta)
+                        if rows == 4:
                             t4(*args)
                         elif rows == 3:
                             t3(*args)
@@ -442,4 +443,4 @@ def _build_driver(dtype: Any) -> Any:
                 drive(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, i0, i1, ldb, ldc, j0, j1,
                       accumulate, k_block, m_block)
 
-    return (numba.njit(nogil=True)(run), numba.njit(parallel=True, nogil=True)(run))
+    return _serial_and_parallel(run)
