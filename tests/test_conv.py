@@ -160,6 +160,7 @@ def test_conv_backward_grad_input_is_a_call_of_conv_transpose(monkeypatch):
     np.testing.assert_array_equal(gx, expected)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
 @pytest.mark.parametrize("padding", ["same", ((0, 2), (1, 0)), 1])
 def test_conv_backward_grad_input_equals_conv_transpose_for_odd_sizes(padding):
     rng = np.random.default_rng(1)

@@ -151,12 +151,17 @@ def gemm(a: np.ndarray, b: np.ndarray, c: np.ndarray, *, accumulate: bool) -> No
     ta, lda = _rows(a)
     tb, ldb = _rows(b)
     ldc = max(c.strides[0] // c.itemsize, n, 1)
-    if max(m, n, k, lda, ldb, ldc) > _int_limit:  # too large for this BLAS's integers
+    routine = _routines.get(c.dtype)
+    if routine is None and not _probed:  # a first call before available(): probe now
+        available()  # (while probing, _check's calls find the routines already set)
+        routine = _routines.get(c.dtype)
+    if routine is None or max(m, n, k, lda, ldb, ldc) > _int_limit:
+        # no BLAS routine for this dtype, or too large for this BLAS's integers
         if accumulate:
             c += np.matmul(a, b)
         else:
             np.matmul(a, b, out=c)
         return
-    _routines[c.dtype](_ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS,
-                       m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
-                       1.0 if accumulate else 0.0, c.ctypes.data, ldc)
+    routine(_ROW_MAJOR, _TRANS if ta else _NO_TRANS, _TRANS if tb else _NO_TRANS,
+            m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
+            1.0 if accumulate else 0.0, c.ctypes.data, ldc)
