@@ -191,3 +191,49 @@ def test_layers_use_the_tiles_exactly_when_on(monkeypatch, on):
         y = upconv.conv(x, wc, stride=2, padding=1)
         assert_close(y, F.conv2d(t(x), t(wc), None, 2, 1), np.float32)
     assert bool(calls) == on
+
+
+# ---------------------------------------------------------------------------------------------
+# The compiled interleave of output phases that goes with the tiles, against its NumPy path
+# (and, through the layers, against PyTorch in test_speed_paths, which draws the tiles on and
+# off).
+
+
+@st.composite
+def interleaves(draw):
+    """A transposed convolution's output phases (any stride, dilation, padding, output
+    padding, 1-3 axes) and a block of their grid rows to write into the output."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    nd = draw(st.integers(1, 3))
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    size = draw(st.lists(st.integers(1, 6), min_size=nd, max_size=nd))
+    k = draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd))
+    s = draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd))
+    d = draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd))
+    pb = [draw(st.integers(0, dd * (kk - 1))) for kk, dd in zip(k, d, strict=True)]
+    out = [max(1, (i - 1) * ss + dd * (kk - 1) + 1 - p + draw(st.integers(-1, ss - 1)))
+           for i, ss, dd, kk, p in zip(size, s, d, k, pb, strict=True)]
+    if nd == 1:  # (the kernels see 1-d problems lifted to 2-d)
+        size, k, s, d, pb, out = ([1, *v] for v in (size, k, s, d, pb, out))
+    plan = gemm._plan_of(n, tuple(size), tuple(k), tuple(s), tuple(pb), tuple(d), tuple(out))
+    g0 = draw(st.integers(0, plan.grid[0] - 1))
+    rows = draw(st.integers(1, plan.grid[0] - g0))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    src = rng.standard_normal((c, len(plan.combos), rows, n, *plan.grid[1:])).astype(dtype)
+    if draw(st.booleans()):  # phase-major, as col2im's ring holds them
+        src = np.ascontiguousarray(src.swapaxes(0, 1)).swapaxes(0, 1)
+    c0 = draw(st.integers(0, c - 1))
+    osl = slice(c0, draw(st.integers(c0 + 1, c)))
+    bias = rng.standard_normal(c).astype(dtype) if draw(st.booleans()) else None
+    return plan, src[osl], (n, c, *out), g0, osl, bias
+
+
+@given(interleaves())
+def test_compiled_interleave_is_the_numpy_interleave(case):
+    plan, src, shape, g0, osl, bias = case
+    want, got = np.full(shape, 7.0, src.dtype), np.full(shape, 7.0, src.dtype)
+    with tiles(False):
+        gemm._interleave_all(want, src, plan, g0, osl, bias)
+    with tiles(True):
+        gemm._interleave_all(got, src, plan, g0, osl, bias)
+    np.testing.assert_array_equal(got, want)  # outputs no phase row reaches keep their 7

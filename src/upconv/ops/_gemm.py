@@ -76,7 +76,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from . import _blas, _tiles
+from . import _blas, _numba, _tiles
 from ._parallel import MIN_ELEMENTS_PER_THREAD, batch_threads, by_batch, run_chunks
 
 Slices = tuple[slice, ...]
@@ -267,6 +267,45 @@ def _put(y: np.ndarray, src: np.ndarray, pairs: Sequence[tuple[slice, slice]], o
         dst[...] = view
     else:
         np.add(view, bias[osl].reshape(-1, *(1,) * (y.ndim - 2)), out=dst)
+
+
+def _compiled_put(dtype: Any) -> bool:
+    # The compiled interleave (see _numba.put_rows) goes with the compiled tiles: both are
+    # numba's, and the tiles' switch turns both off (the tests run each path).  (For the
+    # convolution's plain row copies NumPy's strided copy is as fast: measured.)
+    return _tiles.available(dtype)
+
+
+def _table(extent: int, parts: Sequence[tuple[int, slice, slice] | None]) -> np.ndarray:
+    # Per output index of one axis: (phase, source index), or -1 where no part writes it.
+    # A part is (phase, source slice, output slice), as _grid_slices gives them.
+    table = np.full((extent, 2), -1, dtype=np.int64)
+    for part in parts:
+        if part is not None:
+            ph, src, dst = part
+            table[dst, 0] = ph
+            table[dst, 1] = np.arange(src.start, src.stop)
+    return table
+
+
+def _put_tables(y: np.ndarray, src: np.ndarray, axes: Sequence[Sequence[tuple[int, slice, slice]
+                                                                       | None]],
+                osl: slice, bias: np.ndarray | None, phases: Sequence[int]) -> None:
+    # y[:, osl] from src (C', P, A1, N, *A) by per-axis parts (see _table): the compiled
+    # counterpart of _put / _interleave for all phases at once.  ``phases`` counts the phases
+    # per axis; 2-d problems get a unit middle axis.
+    if y.ndim == 4:
+        y, src = y[:, :, :, None], src[:, :, :, :, None]
+        axes, phases = [axes[0], [(0, slice(0, 1), slice(0, 1))], axes[1]], \
+            [phases[0], 1, phases[1]]
+    wrun = np.zeros((phases[2], 4), dtype=np.int64)
+    for part in axes[2]:
+        if part is not None:
+            ph, sl, dst = part
+            wrun[ph] = dst.start, sl.start, sl.stop - sl.start, dst.step or 1
+    b = np.zeros(y.shape[1], y.dtype) if bias is None else bias
+    _numba.put_rows(y, src, _table(y.shape[2], axes[0]), _table(y.shape[3], axes[1]), wrun,
+                    b, osl.start or 0, phases[1])
 
 
 def _output(shape: Sequence[int], dtype: Any, bias: np.ndarray | None,
@@ -773,6 +812,22 @@ def _interleave(y: np.ndarray, src: np.ndarray, combo: Sequence[int], plan: _Pla
     _put(y, src, pairs, osl, bias)
 
 
+def _interleave_all(y: np.ndarray, src: np.ndarray, plan: _Plan, g0: int, osl: slice,
+                    bias: np.ndarray | None) -> None:
+    # src (C', P, rows, N, *grid[1:]) holds grid rows g0.. of every phase: _interleave of
+    # each, in one compiled pass that writes whole output rows.
+    if not _compiled_put(y.dtype):
+        for ci, combo in enumerate(plan.combos):
+            _interleave(y, src[:, ci], combo, plan, g0, osl, bias)
+        return
+    axes = []
+    for i, ax in enumerate(plan.axes):
+        first, count = (g0, src.shape[2]) if i == 0 else (0, src.shape[i + 3])
+        axes.append([None if (p := _grid_slices(ax, rho, first, count)) is None
+                     else (j, p[0], p[1]) for j, rho in enumerate(ax.used)])
+    _put_tables(y, src, axes, osl, bias, [len(ax.used) for ax in plan.axes])
+
+
 def conv_transpose_forward(
     x: np.ndarray,
     weight: np.ndarray,
@@ -847,9 +902,8 @@ def conv_transpose_forward(
                         np.add(z[osl, t], base, out=dst)
                 else:
                     np.add(dst, z[osl, t], out=dst)
-            for ci, combo in enumerate(plan.combos):
-                src = buf[ci, :, :done * row].reshape(-1, done, n, *plan.grid[1:])
-                _interleave(y, src, combo, plan, r0, osl, None)
+            src = buf[:, :, :done * row].reshape(len(plan.combos), -1, done, n, *plan.grid[1:])
+            _interleave_all(y, src.swapaxes(0, 1), plan, r0, osl, None)
             if not last:  # carry the unfinished rows to the front, reset the rest
                 buf[:, :, :(q1 - 1) * row] = buf[:, :, done * row:(done + q1 - 1) * row]
                 buf[:, :, (q1 - 1) * row:] = base
@@ -976,8 +1030,7 @@ def conv_transpose_phases(
         r = r.reshape(c_out, phases, r1 - r0, n, *plan.grid[1:])
 
         def put(osl: slice, r: np.ndarray = r, r0: int = r0) -> None:
-            for ci, combo in enumerate(plan.combos):
-                _interleave(y, r[osl, ci], combo, plan, r0, osl, bias)
+            _interleave_all(y, r[osl], plan, r0, osl, bias)
 
         _split(c_out, r.size, put)
     return y[:, :, 0] if nd == 1 else y

@@ -207,7 +207,65 @@ def _unpool_gather(grad, index, out, bad):  # type: ignore[no-untyped-def]
             out[p, i] = grad[p, j]
 
 
+def _put_rows(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb):  # type: ignore[no-untyped-def]
+    # y[b, c0 + o, oa, ob, wrun[pw, 0] + m*wrun[pw, 3]] = src[o, phase, ia, b, ib,
+    # wrun[pw, 1] + m] (+ bias[c0 + o]) for m < wrun[pw, 2], where (pa, ia) = amap[oa] and
+    # (pb, ib) = bmap[ob] (pa or pb < 0: a row this call does not write) and phase =
+    # (pa * nb + pb) * len(wrun) + pw.  y (N, C, OA, OB, OW) and src (C', P, A, N, B, W) come
+    # as flat buffers with element strides ys and ss (unit last strides), shape = (C', N):
+    # flat and C-contiguous, so that the row loops are contiguous to the compiler and
+    # vectorise.  Samples go innermost but one: src is read row after row as it lies while y
+    # is written a whole row at a time.
+    cs, n = shape[0], shape[1]
+    nw = wrun.shape[0]
+    pair = nw == 2 and wrun[0, 3] == 2 and wrun[1, 3] == 2 and wrun[0, 0] + wrun[1, 0] == 1
+    even = 0 if wrun[0, 0] == 0 else 1
+    one, two = np.uint64(1), np.uint64(2)
+    for o in range(cs):
+        bv = bias[c0 + o]
+        for oa in range(amap.shape[0]):
+            pa = amap[oa, 0]
+            if pa < 0:
+                continue
+            ia = amap[oa, 1]
+            for ob in range(bmap.shape[0]):
+                pb = bmap[ob, 0]
+                if pb < 0:
+                    continue
+                ib = bmap[ob, 1]
+                base = (pa * nb + pb) * nw
+                for b in range(n):
+                    yr = (c0 + o) * ys[1] + b * ys[0] + oa * ys[2] + ob * ys[3]
+                    sr = o * ss[0] + ia * ss[2] + b * ss[3] + ib * ss[4]
+                    # (unsigned indices: no negative-index fix-ups, so the copies vectorise)
+                    if pair:  # stride 2, phases at 0 and 1: one interleaving pass
+                        ce, co = np.uint64(wrun[even, 2]), np.uint64(wrun[1 - even, 2])
+                        ev = np.uint64(sr + (base + even) * ss[1] + wrun[even, 1])
+                        od = np.uint64(sr + (base + 1 - even) * ss[1] + wrun[1 - even, 1])
+                        at = np.uint64(yr)
+                        both = min(ce, co)
+                        for m in range(both):
+                            y[at + two * m] = src[ev + m] + bv
+                            y[at + two * m + one] = src[od + m] + bv
+                        for m in range(both, ce):
+                            y[at + two * m] = src[ev + m] + bv
+                        for m in range(both, co):
+                            y[at + two * m + one] = src[od + m] + bv
+                        continue
+                    for pw in range(nw):
+                        count, step = np.uint64(wrun[pw, 2]), np.uint64(wrun[pw, 3])
+                        row = np.uint64(sr + (base + pw) * ss[1] + wrun[pw, 1])
+                        at = np.uint64(yr + wrun[pw, 0])
+                        if step == one:
+                            for m in range(count):
+                                y[at + m] = src[row + m] + bv
+                        else:
+                            for m in range(count):
+                                y[at + m * step] = src[row + m] + bv
+
+
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather")
+_SERIAL_KERNELS = ("_put_rows",)  # (called from upconv's own threads, one share each)
 
 
 _COMPILE_LOCK = threading.Lock()
@@ -229,6 +287,9 @@ def _compiled() -> Any:
             for name in _KERNELS:
                 module[name] = numba.njit(parallel=True, fastmath=False, cache=True,
                                           nogil=True)(module[name])
+            for name in _SERIAL_KERNELS:
+                module[name] = numba.njit(fastmath=False, cache=True, nogil=True,
+                                          boundscheck=False)(module[name])
             _numba = numba
     return _numba
 
@@ -403,6 +464,29 @@ def conv_planes(
     _conv_planes(xc, wc, _bias(bias, c_out, x.dtype), _lift3(y), dsrc, hsrc, wrun, combo, off,
                  gw, groups, buf_len)
     return y
+
+
+def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
+             wrun: np.ndarray, bias: np.ndarray, c0: int, nb: int) -> None:
+    """Write a block of GEMM rows into ``y`` by index tables (see ``_put_rows``), in place.
+
+    ``y`` is ``(N, C, OA, OB, OW)`` and ``src`` ``(C', P, A, N, B, W)``, views of one float
+    dtype with unit last strides and no negative strides; the caller builds the tables so
+    that every index is inside both arrays (the compiled loops do not check them).
+    """
+    _compiled()
+    (yf, ys), (sf, ss) = _flat(y), _flat(src)
+    _put_rows(yf, ys, sf, ss, np.array([src.shape[0], src.shape[3]], dtype=np.int64), amap,
+              bmap, wrun, bias, c0, nb)
+
+
+def _flat(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    # a view (no negative strides, unit last stride) as one flat buffer from its first
+    # element to its last, and its element strides
+    size = a.itemsize
+    span = 1 + sum((e - 1) * st for e, st in zip(a.shape, a.strides, strict=True)) // size
+    return (np.lib.stride_tricks.as_strided(a, shape=(max(span, 1),), strides=(size,)),
+            np.array(a.strides, dtype=np.int64) // size)
 
 
 def unpool_scatter(values: np.ndarray, index: np.ndarray, plane: int) -> np.ndarray | None:
