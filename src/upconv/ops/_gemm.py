@@ -25,7 +25,8 @@ taps.  Three kernels build on that:
 * :func:`conv_transpose_depthwise` -- one input channel per group: a tiny GEMM per channel whose
   columns are the last axis's phases, so its output rows come out already interleaved;
 
-each ending with an *interleave* of the phases into the output (one strided copy, bias fused).
+each ending with an *interleave* of the phases into the output (one strided copy per phase,
+bias fused; with numba one compiled pass over whole output rows).
 
 :func:`conv_forward` gathers the ``s^d`` input phases of a large block once, after which every
 tap of the im2col is again a contiguous copy, made and multiplied in smaller (L2-sized) blocks;
@@ -269,13 +270,6 @@ def _put(y: np.ndarray, src: np.ndarray, pairs: Sequence[tuple[slice, slice]], o
         np.add(view, bias[osl].reshape(-1, *(1,) * (y.ndim - 2)), out=dst)
 
 
-def _compiled_put(dtype: Any) -> bool:
-    # The compiled interleave (see _numba.put_rows) goes with the compiled tiles: both are
-    # numba's, and the tiles' switch turns both off (the tests run each path).  (For the
-    # convolution's plain row copies NumPy's strided copy is as fast: measured.)
-    return _tiles.available(dtype)
-
-
 def _table(extent: int, parts: Sequence[tuple[int, slice, slice] | None]) -> np.ndarray:
     # Per output index of one axis: (phase, source index), or -1 where no part writes it.
     # A part is (phase, source slice, output slice), as _grid_slices gives them.
@@ -286,26 +280,6 @@ def _table(extent: int, parts: Sequence[tuple[int, slice, slice] | None]) -> np.
             table[dst, 0] = ph
             table[dst, 1] = np.arange(src.start, src.stop)
     return table
-
-
-def _put_tables(y: np.ndarray, src: np.ndarray, axes: Sequence[Sequence[tuple[int, slice, slice]
-                                                                       | None]],
-                osl: slice, bias: np.ndarray | None, phases: Sequence[int]) -> None:
-    # y[:, osl] from src (C', P, A1, N, *A) by per-axis parts (see _table): the compiled
-    # counterpart of _put / _interleave for all phases at once.  ``phases`` counts the phases
-    # per axis; 2-d problems get a unit middle axis.
-    if y.ndim == 4:
-        y, src = y[:, :, :, None], src[:, :, :, :, None]
-        axes, phases = [axes[0], [(0, slice(0, 1), slice(0, 1))], axes[1]], \
-            [phases[0], 1, phases[1]]
-    wrun = np.zeros((phases[2], 4), dtype=np.int64)
-    for part in axes[2]:
-        if part is not None:
-            ph, sl, dst = part
-            wrun[ph] = dst.start, sl.start, sl.stop - sl.start, dst.step or 1
-    b = np.zeros(y.shape[1], y.dtype) if bias is None else bias
-    _numba.put_rows(y, src, _table(y.shape[2], axes[0]), _table(y.shape[3], axes[1]), wrun,
-                    b, osl.start or 0, phases[1])
 
 
 def _output(shape: Sequence[int], dtype: Any, bias: np.ndarray | None,
@@ -815,17 +789,49 @@ def _interleave(y: np.ndarray, src: np.ndarray, combo: Sequence[int], plan: _Pla
 def _interleave_all(y: np.ndarray, src: np.ndarray, plan: _Plan, g0: int, osl: slice,
                     bias: np.ndarray | None) -> None:
     # src (C', P, rows, N, *grid[1:]) holds grid rows g0.. of every phase: _interleave of
-    # each, in one compiled pass that writes whole output rows.
-    if not _compiled_put(y.dtype):
+    # each.  With numba (and the tiles: the tiles' switch turns both off, and the tests run
+    # each path) one compiled pass writes whole output rows from all phases at once, by
+    # per-axis tables of (phase, grid index); NumPy's strided copies per phase are 2-4x
+    # slower on stride-2 layers (and as fast as compiled loops for plain row copies, which
+    # is why the convolution's output copy stays NumPy's).
+    if not _tiles.available(y.dtype):
         for ci, combo in enumerate(plan.combos):
             _interleave(y, src[:, ci], combo, plan, g0, osl, bias)
         return
-    axes = []
-    for i, ax in enumerate(plan.axes):
-        first, count = (g0, src.shape[2]) if i == 0 else (0, src.shape[i + 3])
-        axes.append([None if (p := _grid_slices(ax, rho, first, count)) is None
-                     else (j, p[0], p[1]) for j, rho in enumerate(ax.used)])
-    _put_tables(y, src, axes, osl, bias, [len(ax.used) for ax in plan.axes])
+    tables = _interleave_tables(tuple(plan.axes), g0, tuple(src.shape[2:]), tuple(y.shape[2:]))
+    if y.ndim == 4:  # 2-d: a unit middle axis
+        y, src = y[:, :, :, None], src[:, :, :, :, None]
+    _numba.put_rows(y, src, *tables[:3], np.zeros(y.shape[1], y.dtype) if bias is None
+                    else bias, osl.start or 0, tables[3])
+
+
+@functools.lru_cache(maxsize=256)
+def _interleave_tables(axes: tuple[_Axis, ...], g0: int, src_shape: tuple[int, ...],
+                       out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                            int]:
+    # _numba.put_rows's tables for grid rows g0.. of the phases (integers only, so caching is
+    # safe; the arrays are made read-only): per output row of the outer axes its (phase,
+    # grid index), per phase of the last axis (first output, first grid index, count, step),
+    # and the number of phases of the middle axis.
+    parts = []
+    for i, ax in enumerate(axes):
+        first, count = (g0, src_shape[0]) if i == 0 else (0, src_shape[i + 1])
+        parts.append([None if (p := _grid_slices(ax, rho, first, count)) is None
+                      else (j, p[0], p[1]) for j, rho in enumerate(ax.used)])
+    used = [len(ax.used) for ax in axes]
+    if len(axes) == 2:  # a unit middle axis
+        parts.insert(1, [(0, slice(0, 1), slice(0, 1))])
+        used.insert(1, 1)
+        out_shape = (out_shape[0], 1, out_shape[1])
+    wrun = np.zeros((used[2], 4), dtype=np.int64)
+    for part in parts[2]:
+        if part is not None:
+            ph, sl, dst = part
+            wrun[ph] = dst.start, sl.start, sl.stop - sl.start, dst.step or 1
+    tables = (_table(out_shape[0], parts[0]), _table(out_shape[1], parts[1]), wrun)
+    for t in tables:
+        t.flags.writeable = False
+    return (*tables, used[1])
 
 
 def conv_transpose_forward(
@@ -949,7 +955,8 @@ def conv_transpose_phases(
     Output phase ``rho`` is the stride-1 correlation ``y_rho[mu] = sum_q x[mu - q] W_rho[q]``.
     All phases share the ``Q^d`` shifted copies of ``x`` (an im2col, one contiguous copy per
     shift in the row layout), so one GEMM ``(G, C_out/G*P, C_in/G*Q^d) @ (.., N*M)`` computes
-    every phase, and one strided copy per phase interleaves them.  Compared with col2im this
+    every phase, and one strided copy per phase interleaves them (with numba, one compiled
+    pass for all phases: see ``_interleave_all``).  Compared with col2im this
     replaces ``k^d`` read-modify-write passes over the output by ``Q^d`` copies of the input,
     at the price of a permuted copy of the weight and zeros where a phase misses a shift.
     """

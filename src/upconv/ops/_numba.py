@@ -4,15 +4,17 @@ Some layers give NumPy nothing to vectorise across: a depthwise (or tiny-group) 
 has no channel sum for a GEMM, and max unpooling is a scatter whose fancy indexing costs more
 than the memory it moves.  Here they are plain loops over output planes, compiled by numba
 and run on :func:`upconv.get_num_threads` threads (``prange`` over planes, each plane written
-by one thread only).
+by one thread only).  And the GEMM kernels' interleave of output phases into the output
+(:func:`put_rows`), a strided copy that NumPy runs at ~1 ns per element, is one serial loop
+over whole output rows here, called from upconv's own threads on their share of channels.
 
 The pure NumPy kernels stay the default: this module is used only when numba imports and the
 environment variable ``UPCONV_NUMBA`` is not ``"0"`` (:func:`available`), and numba itself is
 imported on the first call of a kernel, never by ``import upconv``.  Kernels are compiled per
 dtype on first use (``cache=True`` keeps the machine code on disk for later processes); every
-wrapper hands them C-contiguous float32 or float64 arrays and int64 indices, so each kernel has
-at most two signatures.  Floating-point semantics are strict (no ``fastmath``): sums run in a
-fixed order per output element.
+wrapper hands them C-contiguous float32 or float64 arrays (flat buffers with element strides
+for :func:`put_rows`) and int64 indices, so each kernel has few signatures.  Floating-point
+semantics are strict (no ``fastmath``): sums run in a fixed order per output element.
 """
 
 from __future__ import annotations
