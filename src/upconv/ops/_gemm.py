@@ -270,18 +270,6 @@ def _put(y: np.ndarray, src: np.ndarray, pairs: Sequence[tuple[slice, slice]], o
         np.add(view, bias[osl].reshape(-1, *(1,) * (y.ndim - 2)), out=dst)
 
 
-def _table(extent: int, parts: Sequence[tuple[int, slice, slice] | None]) -> np.ndarray:
-    # Per output index of one axis: (phase, source index), or -1 where no part writes it.
-    # A part is (phase, source slice, output slice), as _grid_slices gives them.
-    table = np.full((extent, 2), -1, dtype=np.int64)
-    for part in parts:
-        if part is not None:
-            ph, src, dst = part
-            table[dst, 0] = ph
-            table[dst, 1] = np.arange(src.start, src.stop)
-    return table
-
-
 def _output(shape: Sequence[int], dtype: Any, bias: np.ndarray | None,
             covered: bool, out: np.ndarray | None = None) -> np.ndarray:
     # The output buffer: uninitialised when the kernel writes every element, else 0 + bias.
@@ -832,6 +820,18 @@ def _interleave_tables(axes: tuple[_Axis, ...], g0: int, src_shape: tuple[int, .
     for t in tables:
         t.flags.writeable = False
     return (*tables, used[1])
+
+
+def _table(extent: int, parts: Sequence[tuple[int, slice, slice] | None]) -> np.ndarray:
+    # Per output index of one axis: (phase, source index), or -1 where no part writes it.
+    # A part is (phase, source slice, output slice), as _grid_slices gives them.
+    table = np.full((extent, 2), -1, dtype=np.int64)
+    for part in parts:
+        if part is not None:
+            ph, src, dst = part
+            table[dst, 0] = ph
+            table[dst, 1] = np.arange(src.start, src.stop)
+    return table
 
 
 def conv_transpose_forward(

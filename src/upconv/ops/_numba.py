@@ -223,6 +223,10 @@ def _put_rows(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb):  # type: i
     pair = nw == 2 and wrun[0, 3] == 2 and wrun[1, 3] == 2 and wrun[0, 0] + wrun[1, 0] == 1
     even = 0 if wrun[0, 0] == 0 else 1
     one, two = np.uint64(1), np.uint64(2)
+    # the pair's counts and first grid indices, the same for every row
+    ce, co = np.uint64(wrun[even, 2]), np.uint64(wrun[1 - even, 2])
+    ge, go = wrun[even, 1], wrun[1 - even, 1]
+    both = min(ce, co)
     for o in range(cs):
         bv = bias[c0 + o]
         for oa in range(amap.shape[0]):
@@ -241,11 +245,9 @@ def _put_rows(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb):  # type: i
                     sr = o * ss[0] + ia * ss[2] + b * ss[3] + ib * ss[4]
                     # (unsigned indices: no negative-index fix-ups, so the copies vectorise)
                     if pair:  # stride 2, phases at 0 and 1: one interleaving pass
-                        ce, co = np.uint64(wrun[even, 2]), np.uint64(wrun[1 - even, 2])
-                        ev = np.uint64(sr + (base + even) * ss[1] + wrun[even, 1])
-                        od = np.uint64(sr + (base + 1 - even) * ss[1] + wrun[1 - even, 1])
+                        ev = np.uint64(sr + (base + even) * ss[1] + ge)
+                        od = np.uint64(sr + (base + 1 - even) * ss[1] + go)
                         at = np.uint64(yr)
-                        both = min(ce, co)
                         for m in range(both):
                             y[at + two * m] = src[ev + m] + bv
                             y[at + two * m + one] = src[od + m] + bv
