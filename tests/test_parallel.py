@@ -76,9 +76,14 @@ def test_set_num_threads_validates():
 
 
 def _blas_threads() -> list[int]:
+    # NumPy's BLAS, the one upconv's kernels call.  (SciPy's, loaded by numba's first
+    # compilation, may come after upconv's limiter was made, which then leaves it alone.)
     from threadpoolctl import threadpool_info
 
-    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    found = [i["num_threads"] for i in threadpool_info()
+             if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+    assert found, "NumPy's BLAS not found"
+    return found
 
 
 def test_by_batch_runs_each_share_once_with_one_blas_thread_and_restores_it(threads):
@@ -160,3 +165,129 @@ def test_blas_limit_is_reference_counted():
         assert _blas_threads() == [1] * len(_blas_threads())
         second.__exit__(None, None, None)
         assert _blas_threads() == [2] * len(_blas_threads())
+
+
+def _worker_cpus():
+    # {native thread id: allowed CPUs} of upconv's pool threads
+    import os
+    import threading
+
+    return {t.native_id: os.sched_getaffinity(t.native_id) for t in threading.enumerate()
+            if t.name.startswith("upconv_")}
+
+
+def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_alone(threads):
+    import os
+    import threading
+
+    upconv.set_num_threads(2)
+    before = os.sched_getaffinity(0)
+    seen = {}
+
+    def task(i):
+        seen[i] = (threading.get_native_id(), os.sched_getaffinity(0))
+
+    _parallel.run_each([lambda: task(0), lambda: task(1)])
+    assert os.sched_getaffinity(0) == before  # the caller is never bound
+    ids = {tid for tid, _ in seen.values()}
+    assert len(ids) == 2 and threading.get_native_id() not in ids
+    cpus = [aff for _, aff in seen.values()]
+    if _parallel._PIN and len(before) >= 2:  # one CPU each, distinct, the caller's own
+        assert all(len(a) == 1 for a in cpus) and cpus[0] != cpus[1]
+        assert set().union(*cpus) <= before
+    else:
+        assert all(a == before for a in cpus)
+
+
+def test_more_threads_than_cpus_are_not_bound(threads):
+    import os
+
+    upconv.set_num_threads(len(os.sched_getaffinity(0)) + 1)
+    _parallel.run_chunks(100, 1 << 30, lambda chunk: None)
+    affinities = list(_worker_cpus().values())
+    assert len(affinities) == upconv.get_num_threads()
+    assert all(a == os.sched_getaffinity(0) for a in affinities)
+
+
+def test_run_each_propagates_the_first_error_after_every_task_ended(threads):
+    import time
+
+    upconv.set_num_threads(2)
+    ended = []
+
+    def slow():
+        time.sleep(0.05)
+        ended.append("slow")
+
+    def bad():
+        raise ValueError("bad task")
+
+    with pytest.raises(ValueError, match="bad task"):
+        _parallel.run_each([bad, slow])
+    assert ended == ["slow"]
+    upconv.set_num_threads(1)
+    with pytest.raises(ValueError, match="2 tasks for 1 threads"):
+        _parallel.run_each([slow, slow])
+
+
+def test_tasks_in_pool_threads_never_split_further(threads):
+    # A task that calls run_chunks or by_batch (as a kernel run on a share does) runs them in
+    # its own thread: waiting for its own pool would deadlock.
+    upconv.set_num_threads(2)
+    inner = []
+
+    def task():
+        _parallel.run_chunks(1000, 1 << 30, lambda c: inner.append((c.start, c.stop)))
+        _parallel.by_batch(8, lambda s: inner.append((s.start, s.stop)))
+
+    _parallel.run_each([task, task])
+    assert sorted(inner) == [(0, 8), (0, 8), (0, 1000), (0, 1000)]
+
+
+def test_a_forked_child_starts_its_own_pool():
+    # (in a fresh interpreter: forking this one, with JAX's threads in it, warns)
+    import subprocess
+    import sys
+
+    code = """if True:
+        import os
+        import numpy as np
+        import upconv
+        from upconv.ops import _parallel
+        upconv.set_num_threads(2)
+        _parallel.run_chunks(100, 1 << 30, lambda chunk: None)  # the parent's pool runs
+        out = np.zeros(100, dtype=np.int64)
+
+        def fn(chunk):
+            out[chunk] = np.arange(chunk.start, chunk.stop)
+
+        pid = os.fork()
+        if pid == 0:
+            _parallel.run_chunks(100, 1 << 30, fn)
+            os._exit(0 if out.sum() == 4950 else 3)
+        print(os.waitpid(pid, 0)[1])
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60).stdout.split()
+    assert out == ["0"]
+
+
+def test_numba_initialised_in_a_bound_thread_leaves_scipys_blas_all_cpus():
+    # In a fresh interpreter numba's first compilation (which loads SciPy's OpenBLAS) happens
+    # inside a pool thread bound to one CPU: the BLAS must still see every CPU.
+    import subprocess
+    import sys
+
+    code = """if True:
+        import os
+        from threadpoolctl import threadpool_info
+        from upconv.ops import _numba, _parallel
+        assert _numba.available()
+        _parallel.run_each([_numba._compiled] + [lambda: None] * (_parallel._threads - 1))
+        scipy = [i["num_threads"] for i in threadpool_info()
+                 if i["user_api"] == "blas" and "scipy.libs" in i["filepath"]]
+        print(scipy, len(os.sched_getaffinity(0)))
+    """
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300).stdout.split()
+    assert out[0] == f"[{out[1]}]"

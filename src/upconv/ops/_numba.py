@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from ._parallel import get_num_threads
+from ._parallel import get_num_threads, unbound
 
 prange = range  # numba.prange once the kernels are compiled (see _compiled)
 
@@ -282,9 +282,13 @@ def _compiled() -> Any:
     global _numba
     if _numba is not None:  # every kernel call comes here: no lock once compiled
         return _numba
-    with _COMPILE_LOCK:
+    with _COMPILE_LOCK, unbound():
         if _numba is None:
             import numba
+
+            # numba's first compilation loads SciPy's BLAS, which sizes its threads by the
+            # CPUs this thread may use: here, not in a later compilation in a bound thread
+            numba.njit(lambda: 0)()
 
             module = globals()
             module["prange"] = numba.prange

@@ -24,14 +24,15 @@ outer and taps inner, so consecutive steps read the same input row at nearby shi
 tails use masked loads and stores, so nothing outside the requested columns is read or
 written, and the wrapper checks every read against its operand before calling compiled code.
 Loops go over channel blocks (L2-sized), blocks of rows, column tiles and row tiles; threads
-(numba's) take disjoint column ranges, or row ranges when the columns are few, and
-:func:`gemm_many` spreads several problems' pieces over them by cost.  Sums run in a
-fixed order (channel, then tap), one rounding per multiply-add.  Used only when numba is
-installed and ``UPCONV_TILES`` is not ``"0"`` (:func:`available`).
+(upconv's own pool, bound one per CPU: see ``_parallel``) take disjoint column ranges, or row
+ranges when the columns are few, and :func:`gemm_many` spreads several problems' pieces over
+them by cost.  Sums run in a fixed order (channel, then tap), one rounding per multiply-add.
+Used only when numba is installed and ``UPCONV_TILES`` is not ``"0"`` (:func:`available`).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Sequence
@@ -40,7 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _numba
-from ._parallel import MIN_ELEMENTS_PER_THREAD, _serial, get_num_threads
+from ._parallel import MIN_ELEMENTS_PER_THREAD, _serial, get_num_threads, run_each
 
 MR = 4  # rows of a register tile
 NV = 6  # vectors of columns in a register tile
@@ -210,8 +211,10 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         owned[t].append(i)
     chunks = np.array([pieces[i][:5] for t in range(threads) for i in owned[t]], dtype=np.int64)
     starts = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
-    _call(_driver(dtype), threads > 1, table, chunks, starts, x.ctypes.data, ldx, accumulate,
-          M_BLOCK)
+    run = _driver(dtype)
+    args = (x.ctypes.data, ldx, accumulate, M_BLOCK)
+    run_each([functools.partial(run, table, chunks, starts[t:t + 2], *args)
+              for t in range(threads)])
     del keep  # (the offsets arrays the compiled code read)
 
 
@@ -237,45 +240,34 @@ def swap_channels(weight: np.ndarray) -> np.ndarray:
     src = np.ascontiguousarray(weight).reshape(a, b, k)
     out = np.empty((b, a, k), dtype=weight.dtype)
     if out.size:
-        _call(_swap_kernels(), not _serial() and get_num_threads() > 1
-              and out.size >= MIN_ELEMENTS_PER_THREAD, src, out)
+        threads = 1 if _serial() else min(get_num_threads(), b,
+                                          max(1, out.size // MIN_ELEMENTS_PER_THREAD))
+        swap = _swap_kernel()
+        run_each([functools.partial(swap, src[:, b * t // threads:b * (t + 1) // threads],
+                                    out[b * t // threads:b * (t + 1) // threads])
+                  for t in range(threads)])
     return out.reshape(b, a, *weight.shape[2:])
 
 
-_swaps: Any = None
+_swap: Any = None
 
 
-def _swap_kernels() -> Any:
-    global _swaps
-    if _swaps is None:
-        import numba
+def _swap_kernel() -> Any:
+    # out[j, i, t] = src[i, j, t], one thread's slice of j (src a strided view)
+    global _swap
+    if _swap is None:
+        numba = _numba._compiled()
 
+        @numba.njit(nogil=True)
         def swap(src: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
             a, b, k = src.shape
-            for j in numba.prange(b):
+            for j in range(b):
                 for i in range(a):
                     for t in range(k):
                         out[j, i, t] = src[i, j, t]
 
-        _swaps = _serial_and_parallel(swap)
-    return _swaps
-
-
-def _serial_and_parallel(fn: Any) -> tuple[Any, Any]:
-    # ``fn`` compiled twice: ``prange`` as a plain loop, and over numba's threads
-    import numba
-
-    return numba.njit(nogil=True)(fn), numba.njit(parallel=True, nogil=True)(fn)
-
-
-def _call(kernels: tuple[Any, Any], parallel: bool, *args: Any) -> None:
-    # (numba's threads, not the module pool's: its OpenMP workers wait spinning, and on this
-    # virtual machine pool threads woken after an idle pause ran the tiles slower)
-    if parallel:
-        _numba.threads()
-        kernels[1](*args)
-    else:
-        kernels[0](*args)
+        _swap = swap
+    return _swap
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +288,7 @@ def _driver(dtype: Any) -> Any:
         with _lock:
             drive = _drivers.get(dtype)
             if drive is None:
+                _numba._compiled()  # (numba initialised outside a bound pool thread)
                 drive = _drivers[dtype] = _build_driver(dtype)
     return drive
 
@@ -434,8 +427,8 @@ def _build_driver(dtype: Any) -> Any:
 
     def run(table: np.ndarray, chunks: np.ndarray, starts: np.ndarray, b: int, ldb: int,
             accumulate: bool, m_block: int) -> None:  # pragma: no cover - compiled
-        # thread t runs chunks[starts[t]:starts[t + 1]]: (problem, i0, i1, j0, j1) each
-        for t in numba.prange(len(starts) - 1):
+        # chunks[starts[0]:starts[-1]] in turn: (problem, i0, i1, j0, j1) each
+        for t in range(len(starts) - 1):
             for q in range(starts[t], starts[t + 1]):
                 p, i0, i1, j0, j1 = chunks[q, 0], chunks[q, 1], chunks[q, 2], chunks[q, 3], \
                     chunks[q, 4]
@@ -443,4 +436,4 @@ def _build_driver(dtype: Any) -> Any:
                 drive(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, i0, i1, ldb, ldc, j0, j1,
                       accumulate, k_block, m_block)
 
-    return _serial_and_parallel(run)
+    return numba.njit(nogil=True)(run)
