@@ -176,7 +176,9 @@ def _worker_cpus():
             if t.name.startswith("upconv_")}
 
 
-def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_alone(threads):
+@pytest.mark.parametrize("caller", [True, False])
+def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_alone(
+        threads, caller):
     import os
     import threading
 
@@ -187,16 +189,17 @@ def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_a
     def task(i):
         seen[i] = (threading.get_native_id(), os.sched_getaffinity(0))
 
-    _parallel.run_each([lambda: task(0), lambda: task(1)])
+    _parallel.run_each([lambda: task(0), lambda: task(1)], caller=caller)
     assert os.sched_getaffinity(0) == before  # the caller is never bound
-    ids = {tid for tid, _ in seen.values()}
-    assert len(ids) == 2 and threading.get_native_id() not in ids
-    cpus = [aff for _, aff in seen.values()]
+    ids = [tid for tid, _ in seen.values()]
+    assert len(set(ids)) == 2
+    assert (threading.get_native_id() == seen[0][0]) is caller  # task 0 in the caller?
+    pooled = [aff for i, (_, aff) in seen.items() if i > 0 or not caller]
     if _parallel._PIN and len(before) >= 2:  # one CPU each, distinct, the caller's own
-        assert all(len(a) == 1 for a in cpus) and cpus[0] != cpus[1]
-        assert set().union(*cpus) <= before
+        assert all(len(a) == 1 for a in pooled) and len({min(a) for a in pooled}) == len(pooled)
+        assert set().union(*pooled) <= before
     else:
-        assert all(a == before for a in cpus)
+        assert all(a == before for a in pooled)
 
 
 def test_more_threads_than_cpus_are_not_bound(threads):
@@ -240,7 +243,7 @@ def test_tasks_in_pool_threads_never_split_further(threads):
         _parallel.run_chunks(1000, 1 << 30, lambda c: inner.append((c.start, c.stop)))
         _parallel.by_batch(8, lambda s: inner.append((s.start, s.stop)))
 
-    _parallel.run_each([task, task])
+    _parallel.run_each([task, task], caller=False)
     assert sorted(inner) == [(0, 8), (0, 8), (0, 1000), (0, 1000)]
 
 

@@ -109,16 +109,18 @@ def run_chunks(count: int, work: int, fn: Callable[[slice], None], *, pieces: in
     _run(pull, threads)
 
 
-def _run(task: Callable[[], None], threads: int) -> None:
-    # task() in `threads` pool threads (the caller waits); exceptions propagate.
-    run_each([task] * threads)
+def _run(task: Callable[[], None], threads: int, caller: bool = True) -> None:
+    # task() in `threads` threads; exceptions propagate.
+    run_each([task] * threads, caller=caller)
 
 
-def run_each(tasks: Sequence[Callable[[], None]]) -> None:
-    """Run ``tasks[i]`` in pool thread ``i`` (at most one per thread), all at once.
+def run_each(tasks: Sequence[Callable[[], None]], *, caller: bool = True) -> None:
+    """Run the tasks at once, each in its own thread: the calling thread and pool threads.
 
-    The caller waits for all of them; the first exception is raised once all have ended.
-    From a pool thread itself (or with one task) the tasks run in turn in that thread.
+    With ``caller`` the calling thread runs ``tasks[0]`` and pool threads bound to other CPUs
+    than the one it is on run the rest; else pool threads run them all while the caller
+    waits (long tasks: see :class:`_Worker`).  The first exception is raised once all tasks
+    have ended.  From a pool thread itself (or with one task) they run in turn in that thread.
     """
     if len(tasks) == 1 or _serial():
         for task in tasks:
@@ -127,8 +129,18 @@ def run_each(tasks: Sequence[Callable[[], None]]) -> None:
     workers = _workers or _start_workers()
     if len(tasks) > len(workers):
         raise ValueError(f"run_each: {len(tasks)} tasks for {len(workers)} threads")
-    done = [w.submit(task) for w, task in zip(workers, tasks, strict=False)]
-    error = None
+    if caller:
+        cpu = _current_cpu()
+        others = [w for w in workers if w.cpu is None or w.cpu != cpu]
+        done = [w.submit(task) for w, task in zip(others, tasks[1:], strict=False)]
+        error = None
+        try:
+            tasks[0]()
+        except BaseException as e:  # noqa: BLE001
+            error = e
+    else:
+        done = [w.submit(task) for w, task in zip(workers, tasks, strict=False)]
+        error = None
     for d in done:
         d.wait()
         error = error or d.error
@@ -143,12 +155,16 @@ class _Done(threading.Event):
 class _Worker:
     """A pool thread bound to one CPU, running the tasks of its own queue in order.
 
-    Why bound, and why the caller waits instead of taking a share: a pool thread woken by the
-    caller is put on the caller's CPU by the scheduler (wake-affine), and after an idle pause
-    of the process the two then often share one CPU, or swap CPUs and caches, for several
-    calls until the load balancer separates them.  Measured on a 2-CPU machine: a batch-8
-    convolution took 9-11 ms for the five calls after a 0.1 s pause instead of 5.5-6.5 ms
-    with one bound thread per CPU.  Tasks run in these threads never split further.
+    Why bound: a pool thread woken by the caller is put on the caller's CPU by the scheduler
+    (wake-affine), and after an idle pause of the process the two then often share one CPU,
+    or swap CPUs and caches, for several calls until the load balancer separates them.
+    Measured on a 2-CPU machine: a batch-8 convolution took 9-11 ms for the five calls after
+    a 0.1 s pause instead of 5.5-6.5 ms with one bound thread per CPU and the caller waiting.
+    Long tasks (a share of a batch, :func:`by_batch`) therefore all go to bound threads
+    (taking one itself, the caller made them 1.4x slower); short ones (:func:`run_chunks`,
+    the tiles' pieces) are shared with the caller, which then saves a hand-off (0.9-0.97x),
+    the others going to threads bound to other CPUs than the caller's at that moment.  Tasks
+    run in these threads never split further.
     """
 
     def __init__(self, index: int, cpu: int | None, allowed: set[int]) -> None:
@@ -186,6 +202,22 @@ class _Worker:
 
 # One bound thread per CPU the process may use (``UPCONV_PIN=0``: unbound threads).
 _PIN = os.environ.get("UPCONV_PIN", "1").strip() != "0"
+
+
+def _current_cpu() -> int | None:
+    global _getcpu
+    if _getcpu is None:
+        try:
+            import ctypes
+
+            _getcpu = ctypes.CDLL(None).sched_getcpu
+        except (OSError, AttributeError):  # not glibc / not Linux
+            _getcpu = False
+    cpu = int(_getcpu()) if _getcpu is not False else -1
+    return cpu if cpu >= 0 else None
+
+
+_getcpu: Any = None
 _workers: list[_Worker] | None = None
 _workers_lock = threading.Lock()
 
@@ -297,7 +329,7 @@ def by_batch(n: int, fn: Callable[[slice], None]) -> None:
             fn(slice(bounds[i], bounds[i + 1]))
 
     with single_threaded_blas():
-        _run(share, threads)
+        _run(share, threads, caller=False)
 
 
 def split_planes(
