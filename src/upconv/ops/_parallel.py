@@ -117,8 +117,9 @@ def _run(task: Callable[[], None], threads: int, caller: bool = True) -> None:
 def run_each(tasks: Sequence[Callable[[], None]], *, caller: bool = True) -> None:
     """Run the tasks at once, each in its own thread: the calling thread and pool threads.
 
-    With ``caller`` the calling thread runs ``tasks[0]`` and pool threads bound to other CPUs
-    than the one it is on run the rest; else pool threads run them all while the caller
+    With ``caller`` the calling thread runs ``tasks[0]`` (held on its CPU meanwhile, then
+    given back its own CPU set) and pool threads bound to other CPUs than the one it is on
+    run the rest; else pool threads run them all while the caller
     waits (long tasks: see :class:`_Worker`).  The first exception is raised once all tasks
     have ended.  From a pool thread itself (or with one task) they run in turn in that thread.
     """
@@ -133,11 +134,23 @@ def run_each(tasks: Sequence[Callable[[], None]], *, caller: bool = True) -> Non
         cpu = _current_cpu()
         others = [w for w in workers if w.cpu is None or w.cpu != cpu]
         done = [w.submit(task) for w, task in zip(others, tasks[1:], strict=False)]
+        assert len(done) == len(tasks) - 1
         error = None
+        # The caller, too, stays on its CPU until its task is done: else the scheduler may
+        # move it onto a bound thread's CPU mid-call (interpolate nearest, batch 8: 0.70x).
+        mask = None
+        if cpu is not None and others[0].cpu is not None:
+            mask = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {cpu})
+            _local.bound = (cpu, mask)
         try:
             tasks[0]()
         except BaseException as e:  # noqa: BLE001
             error = e
+        finally:
+            if mask is not None:
+                _local.bound = None
+                os.sched_setaffinity(0, mask)
     else:
         done = [w.submit(task) for w, task in zip(workers, tasks, strict=False)]
         error = None
