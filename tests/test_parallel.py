@@ -176,9 +176,7 @@ def _worker_cpus():
             if t.name.startswith("upconv_")}
 
 
-@pytest.mark.parametrize("caller", [True, False])
-def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_alone(
-        threads, caller):
+def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_alone(threads):
     import os
     import threading
 
@@ -189,12 +187,10 @@ def test_run_each_runs_each_task_in_its_own_bound_thread_and_leaves_the_caller_a
     def task(i):
         seen[i] = (threading.get_native_id(), os.sched_getaffinity(0))
 
-    _parallel.run_each([lambda: task(0), lambda: task(1)], caller=caller)
+    _parallel.run_each([lambda: task(0), lambda: task(1)])
     assert os.sched_getaffinity(0) == before  # the caller is never bound
     ids = [tid for tid, _ in seen.values()]
-    assert len(set(ids)) == 2
-    assert (threading.get_native_id() == seen[0][0]) is caller  # task 0 in the caller?
-    # (a caller running a task is held on its CPU meanwhile)
+    assert len(set(ids)) == 2 and threading.get_native_id() not in ids
     cpus = [aff for _, aff in seen.values()]
     if _parallel._PIN and len(before) >= 2:  # one CPU each, distinct, the caller's own
         assert all(len(a) == 1 for a in cpus) and len({min(a) for a in cpus}) == len(cpus)
@@ -244,7 +240,7 @@ def test_tasks_in_pool_threads_never_split_further(threads):
         _parallel.run_chunks(1000, 1 << 30, lambda c: inner.append((c.start, c.stop)))
         _parallel.by_batch(8, lambda s: inner.append((s.start, s.stop)))
 
-    _parallel.run_each([task, task], caller=False)
+    _parallel.run_each([task, task])
     assert sorted(inner) == [(0, 8), (0, 8), (0, 1000), (0, 1000)]
 
 
@@ -287,8 +283,7 @@ def test_numba_initialised_in_a_bound_thread_leaves_scipys_blas_all_cpus():
         from threadpoolctl import threadpool_info
         from upconv.ops import _numba, _parallel
         assert _numba.available()
-        _parallel.run_each([_numba._compiled] + [lambda: None] * (_parallel._threads - 1),
-                           caller=False)
+        _parallel.run_each([_numba._compiled] + [lambda: None] * (_parallel._threads - 1))
         scipy = [i["num_threads"] for i in threadpool_info()
                  if i["user_api"] == "blas" and "scipy.libs" in i["filepath"]]
         print(scipy, len(os.sched_getaffinity(0)))

@@ -8,7 +8,9 @@ already threaded, and calling them from several threads at once would oversubscr
 with BLAS limited to one thread (process-wide, through threadpoolctl) while it runs.
 
 The thread count is ``UPCONV_NUM_THREADS`` if set, else the number of CPUs this process may
-use; :func:`upconv.set_num_threads` changes it at run time.
+use; :func:`upconv.set_num_threads` changes it at run time.  The work runs on a pool of that
+many threads, each bound to one of the process's CPUs (``UPCONV_PIN=0``: not bound; more
+threads than CPUs are never bound), while the calling thread waits: see :class:`_Worker`.
 """
 
 from __future__ import annotations
@@ -60,7 +62,10 @@ def set_num_threads(n: int) -> None:
     """Set the number of threads of upconv's memory-bound kernels (BLAS keeps its own).
 
     Large batched ``conv`` / ``conv_transpose`` calls also give each of these threads a share
-    of the batch, with BLAS limited to one thread (process-wide) while such a call runs.
+    of the batch, with BLAS limited to one thread (process-wide) while such a call runs.  The
+    threads are upconv's own, each bound to one CPU of the process when there are no more of
+    them than CPUs (set ``UPCONV_PIN=0`` in the environment to leave them unbound); the
+    calling thread is never bound.
 
     Parameters
     ----------
@@ -109,19 +114,16 @@ def run_chunks(count: int, work: int, fn: Callable[[slice], None], *, pieces: in
     _run(pull, threads)
 
 
-def _run(task: Callable[[], None], threads: int, caller: bool = True) -> None:
-    # task() in `threads` threads; exceptions propagate.
-    run_each([task] * threads, caller=caller)
+def _run(task: Callable[[], None], threads: int) -> None:
+    # task() in `threads` pool threads; exceptions propagate.
+    run_each([task] * threads)
 
 
-def run_each(tasks: Sequence[Callable[[], None]], *, caller: bool = True) -> None:
-    """Run the tasks at once, each in its own thread: the calling thread and pool threads.
+def run_each(tasks: Sequence[Callable[[], None]]) -> None:
+    """Run the tasks at once, ``tasks[i]`` in pool thread ``i``, while the caller waits.
 
-    With ``caller`` the calling thread runs ``tasks[0]`` (held on its CPU meanwhile, then
-    given back its own CPU set) and pool threads bound to other CPUs than the one it is on
-    run the rest; else pool threads run them all while the caller
-    waits (long tasks: see :class:`_Worker`).  The first exception is raised once all tasks
-    have ended.  From a pool thread itself (or with one task) they run in turn in that thread.
+    The first exception is raised once all tasks have ended.  From a pool thread itself (or
+    with one task) they run in turn in that thread.
     """
     if len(tasks) == 1 or _serial():
         for task in tasks:
@@ -130,30 +132,8 @@ def run_each(tasks: Sequence[Callable[[], None]], *, caller: bool = True) -> Non
     workers = _workers or _start_workers()
     if len(tasks) > len(workers):
         raise ValueError(f"run_each: {len(tasks)} tasks for {len(workers)} threads")
-    if caller:
-        cpu = _current_cpu()
-        others = [w for w in workers if w.cpu is None or w.cpu != cpu]
-        done = [w.submit(task) for w, task in zip(others, tasks[1:], strict=False)]
-        assert len(done) == len(tasks) - 1
-        error = None
-        # The caller, too, stays on its CPU until its task is done: else the scheduler may
-        # move it onto a bound thread's CPU mid-call (interpolate nearest, batch 8: 0.70x).
-        mask = None
-        if cpu is not None and others[0].cpu is not None:
-            mask = os.sched_getaffinity(0)
-            os.sched_setaffinity(0, {cpu})
-            _local.bound = (cpu, mask)
-        try:
-            tasks[0]()
-        except BaseException as e:  # noqa: BLE001
-            error = e
-        finally:
-            if mask is not None:
-                _local.bound = None
-                os.sched_setaffinity(0, mask)
-    else:
-        done = [w.submit(task) for w, task in zip(workers, tasks, strict=False)]
-        error = None
+    done = [w.submit(task) for w, task in zip(workers, tasks, strict=False)]
+    error = None
     for d in done:
         d.wait()
         error = error or d.error
@@ -168,16 +148,18 @@ class _Done(threading.Event):
 class _Worker:
     """A pool thread bound to one CPU, running the tasks of its own queue in order.
 
-    Why bound: a pool thread woken by the caller is put on the caller's CPU by the scheduler
-    (wake-affine), and after an idle pause of the process the two then often share one CPU,
-    or swap CPUs and caches, for several calls until the load balancer separates them.
-    Measured on a 2-CPU machine: a batch-8 convolution took 9-11 ms for the five calls after
-    a 0.1 s pause instead of 5.5-6.5 ms with one bound thread per CPU and the caller waiting.
-    Long tasks (a share of a batch, :func:`by_batch`) therefore all go to bound threads
-    (taking one itself, the caller made them 1.4x slower); short ones (:func:`run_chunks`,
-    the tiles' pieces) are shared with the caller, which then saves a hand-off (0.9-0.97x),
-    the others going to threads bound to other CPUs than the caller's at that moment.  Tasks
-    run in these threads never split further.
+    Why bound, and why the caller waits instead of taking a task itself: this virtual
+    machine's scheduler packs runnable threads onto few vCPUs (its kernel runs with
+    ``sched_vcpu_pack``, and idle vCPUs halt at once, so waking one costs 60-200 us).  A
+    pool thread woken by the caller was put on the caller's CPU, and after an idle pause of
+    the process the two then shared one CPU, or swapped CPUs and caches, for several calls:
+    a batch-8 convolution took 9-11 ms for the five calls after a 0.1 s pause instead of
+    5-6.5 ms with one bound thread per CPU.  A caller that takes a task itself can be packed
+    onto a bound thread's CPU mid-call in the same way (interpolate nearest, batch 8: 40-50
+    ms in 3 of 4 suite runs instead of 7-10), and holding it on its CPU meanwhile did not
+    prevent that; with the caller waiting, the batch-1 layers ran as fast or faster (conv
+    geomean 1.58 / 1.30 against 2.00 / 1.56, two suite runs each).  Tasks run in these
+    threads never split further.
     """
 
     def __init__(self, index: int, cpu: int | None, allowed: set[int]) -> None:
@@ -217,20 +199,6 @@ class _Worker:
 _PIN = os.environ.get("UPCONV_PIN", "1").strip() != "0"
 
 
-def _current_cpu() -> int | None:
-    global _getcpu
-    if _getcpu is None:
-        try:
-            import ctypes
-
-            _getcpu = ctypes.CDLL(None).sched_getcpu
-        except (OSError, AttributeError):  # not glibc / not Linux
-            _getcpu = False
-    cpu = int(_getcpu()) if _getcpu is not False else -1
-    return cpu if cpu >= 0 else None
-
-
-_getcpu: Any = None
 _workers: list[_Worker] | None = None
 _workers_lock = threading.Lock()
 
@@ -342,7 +310,7 @@ def by_batch(n: int, fn: Callable[[slice], None]) -> None:
             fn(slice(bounds[i], bounds[i + 1]))
 
     with single_threaded_blas():
-        _run(share, threads, caller=False)
+        _run(share, threads)
 
 
 def split_planes(
