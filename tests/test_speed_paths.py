@@ -430,3 +430,42 @@ def test_default_thresholds_split_large_batches_only(monkeypatch):
             assert_close(y, yt, np.float32)
     finally:
         upconv.set_num_threads(old)
+
+
+def sub_block_conv(n, cin, cout, size, k, s, p, threads, dtype, seed):
+    """conv_forward with the tiles and small blocks, checked against PyTorch; whether the
+    sub-blocks of a block of phases went to the threads whole (products and copies)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, cin, size, size + 3)).astype(dtype)
+    w = rng.standard_normal((cout, cin, k, k)).astype(dtype)
+    yt = F.conv2d(t(x), t(w), None, s, p).numpy()
+    taken = []
+    real = gemm.run_chunks
+
+    def spy(count, work, fn, **kw):
+        taken.append(kw.get("pieces", 1) > 1)
+        return real(count, work, fn, **kw)
+
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(threads)
+        with block_budget(200 * cout), tiles(True), settings(run_chunks=spy):
+            y = gemm.conv_forward(x, w, None, (s, s), (p, p), (1, 1), 1, yt.shape[2:])
+    finally:
+        upconv.set_num_threads(old)
+    assert_close(y, yt, dtype)
+    return any(taken)
+
+
+@given(st.integers(1, 3), st.integers(1, 4), st.integers(1, 8), st.integers(12, 30),
+       st.integers(2, 4), st.integers(1, 3), st.integers(0, 2), st.integers(2, 3),
+       st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1))
+def test_sub_blocks_over_threads_match_torch(n, cin, cout, size, k, s, p, threads, dtype, seed):
+    sub_block_conv(n, cin, cout, size, k, s, p, threads, dtype, seed)
+
+
+def test_sub_blocks_over_threads_are_taken():
+    # shapes with several sub-blocks per block of phases (the property test above draws such
+    # shapes only now and then)
+    for n, cin, cout, size, k, s in [(2, 3, 5, 20, 3, 2), (1, 2, 8, 30, 4, 2), (3, 1, 4, 25, 4, 3)]:
+        assert sub_block_conv(n, cin, cout, size, k, s, 1, 2, np.float32, 0), (n, cin, cout)

@@ -464,7 +464,9 @@ def conv_forward(
                              offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
 
         _split(c_in, ph.size, gather)
-        for r0 in range(g0, g1, rows_per):
+
+        def sub_block(r0: int, products: np.ndarray, g0: int = g0, g1: int = g1,
+                      ph: np.ndarray = ph, flat: np.ndarray = flat) -> None:
             r1 = min(g1, r0 + rows_per)
             length, base = (r1 - r0) * row, (r0 - g0) * row
             # A single grid row can hold far more columns than the budget (3-d layers: a
@@ -477,11 +479,11 @@ def conv_forward(
                 part = min(width, length - c0)
                 if tiles is not None:  # all taps in one compiled pass over the phase rows
                     _tiles.gemm(tiles, ph.reshape(len(combos) * c_in, -1), tile_offs + (base + c0),
-                                gemm[0, :, c0:c0 + part])
+                                products[0, :, c0:c0 + part])
                     continue
                 if acc is not None:  # every tap a product accumulated in place, no im2col
                     stacked = ph.reshape(len(combos) * c_in, -1)
-                    into = gemm[0, :, c0:c0 + part]
+                    into = products[0, :, c0:c0 + part]
                     start = base + c0
                     for i, (off, p0, p1, wr) in enumerate(acc):
                         _blas.gemm(wr, stacked[p0 * c_in:p1 * c_in, start + off:start + off + part],
@@ -500,14 +502,30 @@ def conv_forward(
                     _split(c_in, 2 * block.size, fill)
                 # (G, C_out/G, C_in/G*K) @ (G, C_in/G*K, columns): the products' columns
                 np.matmul(wm, block.reshape(groups, cin_g * k, part),
-                          out=gemm[:, :, c0:c0 + part])
-            r = gemm[:, :, :length].reshape(c_out, r1 - r0, n, *inner)
+                          out=products[:, :, c0:c0 + part])
+            r = products[:, :, :length].reshape(c_out, r1 - r0, n, *inner)
 
             def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
                 pairs = [(slice(None), slice(r0, r1)), *((sl, sl) for sl in keep)]
                 _put(y, r[osl], pairs, osl, bias)
 
             _split(c_out, r.size, copy_out)
+
+        starts = list(range(g0, g1, rows_per))
+        if tiles is not None and len(starts) > 1 and batch_threads(len(starts)) > 1:
+            # Whole sub-blocks per thread (products and copies of each in one core's cache),
+            # pulled one at a time: one hand-off per block of phases instead of two per
+            # sub-block (the tiles' threads, then the copies').
+            def some(sl: slice, starts: list[int] = starts,
+                     sub_block: Callable[..., None] = sub_block) -> None:
+                products = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
+                for r0 in starts[sl]:
+                    sub_block(r0, products)
+
+            run_chunks(len(starts), 1 << 62, some, pieces=len(starts))
+        else:
+            for r0 in starts:
+                sub_block(r0, gemm)
     return y[:, :, 0] if nd == 1 else y
 
 
