@@ -50,7 +50,10 @@ NV = 6  # vectors of columns in a register tile
 K_BLOCK_ROWS = 256
 M_BLOCK = 128  # rows per block of rows (a multiple of MR)
 MIN_COLUMN_TILES = 8  # with fewer column tiles, threads split the rows instead
-MIN_MACS_PER_THREAD = 1 << 20  # ~20 µs of multiply-adds: below this one thread is faster
+# Multiply-adds per thread below which one thread is faster: ~0.2 ms of a core, the cost of
+# handing work to a pool thread and back on a virtual machine (60-200 µs each way; 1-d and
+# 3-input-channel layers at batch 1: 0.82-0.85x against 1 << 20).
+MIN_MACS_PER_THREAD = 1 << 23
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
