@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _numba
-from ._parallel import MIN_ELEMENTS_PER_THREAD, _serial, get_num_threads, run_each
+from ._parallel import _serial, get_num_threads, run_chunks, run_each
 
 MR = 4  # rows of a register tile
 NV = 6  # vectors of columns in a register tile
@@ -243,12 +243,8 @@ def swap_channels(weight: np.ndarray) -> np.ndarray:
     src = np.ascontiguousarray(weight).reshape(a, b, k)
     out = np.empty((b, a, k), dtype=weight.dtype)
     if out.size:
-        threads = 1 if _serial() else min(get_num_threads(), b,
-                                          max(1, out.size // MIN_ELEMENTS_PER_THREAD))
         swap = _swap_kernel()
-        run_each([functools.partial(swap, src[:, b * t // threads:b * (t + 1) // threads],
-                                    out[b * t // threads:b * (t + 1) // threads])
-                  for t in range(threads)])
+        run_chunks(b, out.size, lambda js: swap(src[:, js], out[js]))
     return out.reshape(b, a, *weight.shape[2:])
 
 
