@@ -186,6 +186,62 @@ def test_conv_kernel_matches_torch(case):
     assert_unchanged(keep, x, w)
 
 
+@given(conv_cases(), st.integers(1, 3), st.sampled_from([1, 64, 1 << 16]),
+       st.sampled_from([1, 100, 1 << 13]))
+def test_positions_conv_path_matches_torch(case, threads, block, out_block):
+    # The positions kernel (_tiles.gemm_positions) for every shape: zero-padded input or
+    # none, channel blocks, blocks of positions, one thread or several, against PyTorch.
+    tl = importlib.import_module("upconv.ops._tiles")
+    if all(s == 1 for s in case["stride"]):  # (strided convolutions take this path)
+        case["stride"] = (2, *case["stride"][1:])
+    case.update(groups=1, cin=case["cin"] // case["groups"], cout=case["cout"] // case["groups"])
+    x, w, b = case_arrays(case, transposed=False)
+    keep = frozen(x, w)
+    yt = conv_reference(case, x, w, b)
+    before = [p for p, _ in case["pairs"]]
+    taken = []
+    real = gemm._conv_positions
+    old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS,
+           tl.POSITIONS_OUT_ELEMENTS)
+    try:
+        upconv.set_num_threads(threads)
+        tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS = 1, block
+        tl.POSITIONS_OUT_ELEMENTS = out_block
+        with settings(POSITIONS_OUT_CHANNELS=(1, 1 << 30), POSITIONS_MIN_POSITIONS=0,
+                      POSITIONS_MIN_ROWS=0,
+                      _conv_positions=lambda *a: (taken.append(1), real(*a))), tiles(True):
+            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"], 1,
+                                  yt.shape[2:])
+    finally:
+        upconv.set_num_threads(old[0])
+        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS) = old[1:]
+    assert taken
+    assert y.dtype == case["dtype"]
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+
+
+def test_positions_conv_path_is_taken_for_strided_64_channel_layers(monkeypatch):
+    # the suite's 32 -> 64 channel k4 s2 layer and a 3-d one take it; stride 1, 3 input
+    # channels at k3 (too few weight rows) and 128 output channels do not
+    taken = []
+    real = gemm._conv_positions
+    monkeypatch.setattr(gemm, "_conv_positions", lambda *a: (taken.append(1), real(*a)))
+    rng = np.random.default_rng(0)
+    for xs, ws, s, want in [((1, 32, 64, 64), (64, 32, 4, 4), 2, True),
+                            ((1, 8, 16, 32, 32), (48, 8, 3, 3, 3), 2, True),
+                            ((1, 32, 64, 64), (64, 32, 4, 4), 1, False),
+                            ((1, 3, 64, 64), (64, 3, 3, 3), 2, False),
+                            ((1, 32, 64, 64), (128, 32, 4, 4), 2, False)]:
+        taken.clear()
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal(ws).astype(np.float32)
+        with tiles(True):
+            y = upconv.conv(x, w, stride=s, padding=1)
+        assert bool(taken) == want, (xs, ws, s)
+        assert_close(y, TORCH_C[x.ndim - 2](t(x), t(w), None, s, 1), np.float32)
+
+
 @st.composite
 def tiny_group_cases(draw):
     # Groups whose weight has at most gemm._TINY_GROUP entries take the group-parallel path

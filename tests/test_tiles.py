@@ -163,6 +163,81 @@ def test_reads_outside_the_operands_are_refused():
         tl.gemm(a, x, np.array([0]), np.zeros((3, 5), np.float32))
 
 
+@st.composite
+def position_sums(draw):
+    """A positions-kernel sum: input positions anywhere, some skipped, outputs anywhere."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    kc, taps = draw(st.integers(1, 12)), draw(st.integers(1, 6))
+    cols = draw(st.integers(1, 150))  # one to several column tiles, every tail width
+    tile = tl.position_tile(dtype, cols)
+    m = tile * draw(st.integers(1, 9))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    c_stride = draw(st.integers(1, 60))
+    x = rng.standard_normal(kc * c_stride + 80).astype(dtype)
+    pos = rng.integers(0, c_stride + 40, m)
+    offs = rng.integers(0, 40, taps)
+    w = rng.standard_normal((kc, taps, cols)).astype(dtype)
+    # outputs: (J, P) transposed, positions in order (whole runs) or shuffled, some skipped
+    p = m + draw(st.integers(0, 4))
+    at = np.arange(m) if draw(st.booleans()) else rng.permutation(p)[:m]
+    if draw(st.booleans()):
+        at = np.where(rng.random(m) < 0.3, -1, at)
+    return dict(x=x, pos=pos, offs=offs, c_stride=c_stride, w=w, at=at, p=p,
+                threads=draw(st.integers(1, 3)), k_block=draw(st.sampled_from([1, 7, 1 << 16])),
+                out_block=draw(st.sampled_from([1, 100, 1 << 13])))
+
+
+@given(position_sums())
+def test_gemm_positions_is_its_sum(case):
+    # Against float64 NumPy: every channel block, block of positions and copy-out path (runs
+    # of positions in order, scattered ones, skipped ones: those stay untouched).
+    x, w, at, pos = case["x"], case["w"], case["at"], case["pos"]
+    kc, taps, cols = w.shape
+    idx = pos[:, None, None] + case["offs"][None, None, :] + case["c_stride"] * np.arange(kc)[
+        None, :, None]
+    want = np.einsum("pct,ctj->pj", x[idx].astype(np.float64), w.astype(np.float64))
+    out = np.full((cols, case["p"]), np.nan, dtype=x.dtype)
+    keep = frozen(x), frozen(w)
+    old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS,
+           tl.POSITIONS_OUT_ELEMENTS)
+    seen = []
+    try:
+        upconv.set_num_threads(case["threads"])
+        tl.MIN_MACS_PER_THREAD = 1
+        tl.POSITIONS_BLOCK_ELEMENTS = case["k_block"] * taps * 64
+        tl.POSITIONS_OUT_ELEMENTS = case["out_block"]
+        tl.gemm_positions(x, pos, case["offs"], case["c_stride"], w, out, at, case["p"],
+                          then=lambda p0, p1: seen.append((p0, p1)))
+    finally:
+        upconv.set_num_threads(old[0])
+        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS) = old[1:]
+    tol = 1e-4 if x.dtype == np.float32 else 1e-10
+    written = at >= 0
+    np.testing.assert_allclose(out[:, at[written]].T, want[written], rtol=tol, atol=tol)
+    assert np.isnan(out).sum() == cols * (case["p"] - written.sum())  # nothing else written
+    assert sorted(seen)[0][0] == 0 and sorted(seen)[-1][1] == len(pos)  # then: every range
+    assert sum(b - a for a, b in seen) == len(pos)
+    assert_unchanged(keep[0], x)
+    assert_unchanged(keep[1], w)
+
+
+def test_gemm_positions_refuses_reads_and_writes_outside():
+    tile = tl.position_tile(np.float32, 2)
+    x, w = np.zeros(30, np.float32), np.ones((2, 1, 2), np.float32)
+    pos, at, out = np.zeros(tile, np.int64), np.arange(tile), np.zeros((2, tile), np.float32)
+    tl.gemm_positions(x, pos + 19, np.array([0]), 10, w, out, at, tile)  # reads 19 and 29
+    with pytest.raises(ValueError, match="leave x"):
+        tl.gemm_positions(x, pos + 20, np.array([0]), 10, w, out, at, tile)
+    with pytest.raises(ValueError, match="leave x"):
+        tl.gemm_positions(x, pos, np.array([-1]), 10, w, out, at, tile)
+    with pytest.raises(ValueError, match="leave out"):
+        tl.gemm_positions(x, pos, np.array([0]), 10, w, out, at + 1, tile)
+    with pytest.raises(ValueError, match="do not match"):
+        tl.gemm_positions(x, pos[1:], np.array([0]), 10, w, out, at[1:], tile)
+    with pytest.raises(ValueError, match="dtypes"):
+        tl.gemm_positions(x.astype(np.float64), pos, np.array([0]), 10, w, out, at, tile)
+
+
 @pytest.mark.parametrize("shape", [(3, 5, 2, 2), (7, 1, 3), (1, 4, 1), (64, 33, 9)])
 def test_swap_channels_is_the_transpose(shape):
     w = np.random.default_rng(0).standard_normal(shape).astype(np.float32)

@@ -409,6 +409,11 @@ def conv_forward(
     wm = weight.reshape(groups, cout_g, cin_g * k)
     y = _output((n, c_out, *out_size), x.dtype, None, True, out)
     keep = tuple(slice(0, o) for o in out_size[1:])
+    if (groups == 1 and POSITIONS_OUT_CHANNELS[0] <= c_out <= POSITIONS_OUT_CHANNELS[1]
+            and any(s > 1 for s in stride) and n * math.prod(out_size) >= POSITIONS_MIN_POSITIONS
+            and c_in * k >= POSITIONS_MIN_ROWS and _tiles.available(x.dtype)):
+        _conv_positions(x, weight, bias, y, stride, pad_before, dilation)
+        return y[:, :, 0] if nd == 1 else y
     if groups > 1 and cout_g * cin_g * k <= _TINY_GROUP:
         # Many tiny per-group products (depthwise layers): BLAS threads cannot help them, so
         # each thread takes whole groups, a few at a time, and gathers their input phases
@@ -527,6 +532,93 @@ def conv_forward(
             for r0 in starts:
                 sub_block(r0, gemm)
     return y[:, :, 0] if nd == 1 else y
+
+
+# The positions kernel (see _conv_positions) replaces the gather of strided input phases, so
+# it serves strided convolutions, and pays a padded copy of the input and a transposed copy
+# of the output instead.  Measured against the phase rows (suite layers, batch 8 / 1): 24 %
+# / 14 % faster with 32 -> 64 channels k4, 20 / 12 % with 64 -> 64 k3, 23 / 24 % in 3-d; the
+# same to 7 % slower with 128-512 output channels (their gather is cheap per multiply-add)
+# and fewer than 32 fill its vectors of channels badly; with few weight rows C_in * K the
+# output copy outweighs the multiply-adds (3 -> 64 channels, k3, batch 1: 1.3-1.8x slower);
+# with few positions, the weight's transpose.
+POSITIONS_OUT_CHANNELS = (32, 64)
+POSITIONS_MIN_POSITIONS = 1024
+POSITIONS_MIN_ROWS = 64
+
+
+def _conv_positions(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, y: np.ndarray,
+                    stride: Sequence[int], pad_before: Sequence[int],
+                    dilation: Sequence[int]) -> None:
+    # Convolution by _tiles.gemm_positions: every output position's input element, for each
+    # tap and channel, is read where it lies in the (zero-padded) input, so no phases are
+    # gathered and no padding columns computed.  Products are channels-last, (N * P, C_out),
+    # and each thread transposes its own rows into y right after computing them.
+    n, c_in, *size = x.shape
+    c_out, _, *k_size = weight.shape
+    out_size = y.shape[2:]
+    positions = math.prod(out_size)
+    lo = list(pad_before)
+    hi = [max(0, (o - 1) * s + (kk - 1) * d + 1 - pb - ln) for o, s, kk, d, pb, ln in zip(
+        out_size, stride, k_size, dilation, pad_before, size, strict=True)]
+    if any(lo) or any(hi):
+        padded = [ln + a + b for ln, a, b in zip(size, lo, hi, strict=True)]
+        xp = _scratch("pad", (n, c_in, *padded), x.dtype)
+        box = [slice(a, a + ln) for a, ln in zip(lo, size, strict=True)]
+        inner: Index = (slice(None), slice(None), *box)
+
+        def pad(cs: slice) -> None:
+            part = xp[:, cs]
+            _zero_outside(part, range(2, part.ndim), box)
+            part[inner] = x[:, cs]
+
+        _split(c_in, xp.size, pad)
+    else:
+        xp = np.ascontiguousarray(x)
+    tile = _tiles.position_tile(x.dtype, c_out)
+    pos, offs, at = _positions(xp.shape, tuple(out_size), tuple(stride), tuple(k_size),
+                               tuple(dilation), tile, c_out)
+    # (C_out, C_in, *k) -> (C_in, K, C_out): a weight row per channel and tap
+    w = _tiles.swap_channels(weight.reshape(c_out, c_in * len(offs), 1)).reshape(
+        c_in, len(offs), c_out)
+    y3 = y.reshape(n, c_out, positions)
+    b = None if bias is None else bias.reshape(-1, 1)
+
+    def add_bias(p0: int, p1: int) -> None:  # (b is not None here)
+        for i in range(p0 // positions, -(-min(p1, n * positions) // positions)):
+            q0, q1 = max(p0 - i * positions, 0), min(p1 - i * positions, positions)
+            y3[i, :, q0:q1] += b
+
+    _tiles.gemm_positions(xp.reshape(-1), pos, offs, math.prod(xp.shape[2:]), w, y, at,
+                          positions, then=None if b is None else add_bias)
+
+
+@functools.lru_cache(maxsize=64)
+def _positions(shape: tuple[int, ...], out_size: tuple[int, ...], stride: tuple[int, ...],
+               k_size: tuple[int, ...], dilation: tuple[int, ...], tile: int, c_out: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # Flat offsets into the (N, C, *padded) input: of each output position's first read
+    # (sample-major, padded with zeros to a multiple of ``tile``), and of each tap; and each
+    # position's offset in the (N, C_out, *out_size) output (-1 for the padding).
+    n, c = shape[:2]
+    el = [math.prod(shape[i + 1:]) for i in range(2, len(shape))]  # per step of each axis
+    grid = np.zeros((1,), dtype=np.int64)
+    for o, s, e in zip(out_size, stride, el, strict=True):
+        grid = (grid[:, None] + np.arange(o, dtype=np.int64) * (s * e)).reshape(-1)
+    per_sample = c * math.prod(shape[2:])
+    pos = (np.arange(n, dtype=np.int64)[:, None] * per_sample + grid).reshape(-1)
+    tail = -len(pos) % tile
+    pos = np.concatenate([pos, np.zeros(tail, dtype=np.int64)])
+    p = math.prod(out_size)
+    at = (np.arange(n, dtype=np.int64)[:, None] * (c_out * p)
+          + np.arange(p, dtype=np.int64)).reshape(-1)
+    at = np.concatenate([at, np.full(tail, -1, dtype=np.int64)])
+    offs = np.zeros((1,), dtype=np.int64)
+    for kk, d, e in zip(k_size, dilation, el, strict=True):
+        offs = (offs[:, None] + np.arange(kk, dtype=np.int64) * (d * e)).reshape(-1)
+    for a in (pos, offs, at):
+        a.setflags(write=False)
+    return pos, offs, at
 
 
 # Accumulated products instead of im2col (see _blas) from this many input channels: with fewer

@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -221,6 +221,186 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
     del keep  # (the offsets arrays the compiled code read)
 
 
+# Positions kernel (see gemm_positions): (vectors, rows) of its register tiles, by the number
+# of vectors the columns fill.  Measured on one core: 7 x 2 and 5 x 4 at 107-114 GFLOP/s;
+# with more accumulators (8 x 2: 84, 6 x 4: 28, 12 x 2: 18) the registers spill.
+_POSITION_TILES = ((2, 7), (4, 5))
+
+
+def position_tile(dtype: Any, cols: int) -> int:
+    """Positions per register tile of :func:`gemm_positions` for ``cols`` output columns.
+
+    ``len(pos)`` must be a multiple of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from upconv.ops import _tiles
+    >>> _tiles.position_tile(np.float32, 64), _tiles.position_tile(np.float32, 32)
+    (5, 7)
+    """
+    return _position_shape(np.dtype(dtype), cols)[1]
+
+
+def _position_shape(dtype: Any, cols: int) -> tuple[int, int]:
+    lanes = _lanes(dtype)
+    for nv, rows in _POSITION_TILES:
+        if cols <= nv * lanes:
+            return nv, rows
+    return _POSITION_TILES[-1]
+
+
+def gemm_positions(x: np.ndarray, pos: np.ndarray, x_offsets: np.ndarray, c_stride: int,
+                   w: np.ndarray, out: np.ndarray, out_pos: np.ndarray, out_stride: int,
+                   then: Callable[[int, int], None] | None = None) -> None:
+    """A convolution by output positions: strided, dilated, padded reads cost nothing.
+
+    ``out.flat[out_pos[p] + j * out_stride] = sum_c sum_t x.flat[pos[p] + x_offsets[t] +
+    c * c_stride] * w[c, t, j]``, for the positions ``p`` with ``out_pos[p] >= 0``.
+    A convolution with the roles of :func:`gemm` swapped: a register tile holds a few output
+    positions (one broadcast input element each, wherever ``pos`` puts it, so strides and
+    dilations cost nothing) by vectors of output channels (the weight, ``(C, T, J)``
+    C-contiguous, read as rows of ``J``).  No gathered input phases and no padding columns.
+    The tiles fill a small channels-last block, which each thread then copies transposed into
+    ``out`` while it is in the L1 cache.  ``x`` and ``out`` are C-contiguous; ``len(pos)`` is
+    a multiple of :func:`position_tile`.  The positions are split over threads;
+    ``then(p0, p1)``, if given, runs in the thread that wrote positions ``[p0, p1)``, right
+    after them.  Raises ``ValueError`` when a read or a write would leave its array.
+
+    Examples
+    --------
+    A 1-d convolution of two channels with kernel ``[1, 1]`` at stride 2:
+
+    >>> import numpy as np
+    >>> from upconv.ops import _tiles
+    >>> x = np.arange(24, dtype=np.float32)  # channels [0..11] and [12..23]
+    >>> tile = _tiles.position_tile(np.float32, 1)
+    >>> pos = np.zeros(tile, np.int64); pos[:5] = 2 * np.arange(5)
+    >>> at = np.full(tile, -1); at[:5] = np.arange(5)  # (the other positions are padding)
+    >>> out = np.empty(5, np.float32)
+    >>> _tiles.gemm_positions(x, pos, np.array([0, 1]), 12, np.ones((2, 2, 1), np.float32),
+    ...                       out, at, 5)
+    >>> out  # x[2p] + x[2p + 1] + x[12 + 2p] + x[13 + 2p]
+    array([26., 34., 42., 50., 58.], dtype=float32)
+    """
+    dtype = x.dtype
+    if dtype not in _DTYPES or w.dtype != dtype or out.dtype != dtype:
+        raise ValueError(f"_tiles.gemm_positions: dtypes {x.dtype}, {w.dtype}, {out.dtype}")
+    if not (x.flags.c_contiguous and w.flags.c_contiguous and out.flags.c_contiguous
+            and w.ndim == 3):
+        raise ValueError("_tiles.gemm_positions: x, w and out must be C-contiguous, w 3-d")
+    kc, taps, cols = w.shape
+    m = len(pos)
+    nv, rows = _position_shape(dtype, cols)
+    if m % rows or len(x_offsets) != taps or len(out_pos) != m or out_stride < 0:
+        raise ValueError("_tiles.gemm_positions: operands do not match")
+    if m == 0 or cols == 0:
+        return
+    pos = np.ascontiguousarray(pos, dtype=np.int64)
+    offs = np.ascontiguousarray(x_offsets, dtype=np.int64)
+    at = np.ascontiguousarray(out_pos, dtype=np.int64)
+    top = int(at.max()) + (cols - 1) * out_stride
+    if top >= out.size:
+        raise ValueError(f"_tiles.gemm_positions: writes up to {top} leave out, "
+                         f"{out.size} elements")
+    if kc and taps:
+        low = int(pos.min()) + int(offs.min())
+        high = int(pos.max()) + int(offs.max()) + (kc - 1) * c_stride
+        if low < 0 or high >= x.size:
+            raise ValueError(f"_tiles.gemm_positions: reads [{low}, {high}] leave x, "
+                             f"{x.size} elements")
+    b_offs = np.arange(taps, dtype=np.int64) * cols
+    width = _lanes(dtype) * nv
+    k_block = max(1, min(kc, POSITIONS_BLOCK_ELEMENTS // max(1, taps * width)))
+    p_block = max(rows, POSITIONS_OUT_ELEMENTS // cols // rows * rows)
+    macs = m * cols * taps * kc
+    threads = 1 if _serial() else min(get_num_threads(), max(1, macs // MIN_MACS_PER_THREAD),
+                                      m // rows)
+    run = _positions_driver(dtype, nv, rows)
+    bounds = [m // rows * t // threads * rows for t in range(threads + 1)]
+    flat = out.reshape(-1)
+
+    def part(t: int) -> None:
+        p0, p1 = bounds[t], bounds[t + 1]
+        buf = np.empty((min(p_block, p1 - p0), cols), dtype=dtype)
+        run(x.ctypes.data, w.ctypes.data, offs.ctypes.data, b_offs.ctypes.data, taps, kc,
+            c_stride, pos.ctypes.data, taps * cols, cols, p0, p1, k_block, at, flat,
+            out_stride, buf)
+        if then is not None:
+            then(p0, p1)
+
+    run_each([functools.partial(part, t) for t in range(threads)])
+
+
+# Output elements of the channels-last block that gemm_positions' tiles fill before it is
+# copied out (32 KiB of float32: the L1 cache), and weight elements per channel block (a
+# column tile's weight panel stays in the L2 cache while a block of positions goes past it).
+POSITIONS_OUT_ELEMENTS = 1 << 13
+POSITIONS_BLOCK_ELEMENTS = 1 << 16
+_positions_drivers: dict[Any, Any] = {}
+
+
+def _positions_driver(dtype: Any, nv: int, rows: int) -> Any:
+    key = (np.dtype(dtype), nv, rows)
+    drive = _positions_drivers.get(key)
+    if drive is None:
+        with _lock:
+            drive = _positions_drivers.get(key)
+            if drive is None:
+                _numba._compiled()  # (numba initialised outside a bound pool thread)
+                drive = _positions_drivers[key] = _build_positions_driver(*key)
+    return drive
+
+
+def _build_positions_driver(dtype: Any, nv: int, rows: int) -> Any:
+    import numba
+
+    size = dtype.itemsize
+    width = _lanes(dtype) * nv
+    tile = _tile(dtype, rows, nv, indexed=True)
+
+    @numba.njit(nogil=True)
+    def run(a: int, b: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int, pos: int,
+            ldb: int, cols: int, p0: int, p1: int, k_block: int, at: np.ndarray,
+            out: np.ndarray, stride: int, buf: np.ndarray) -> None:  # pragma: no cover
+        # positions [p0, p1) in blocks of len(buf): channel blocks, column tiles and position
+        # tiles into buf (channels-last), then buf transposed into out
+        c = buf.ctypes.data
+        p_block = buf.shape[0]
+        for pb in range(p0, p1, p_block):
+            pe = min(p1, pb + p_block)
+            for c0 in range(0, kc, k_block):
+                kn = min(kc, c0 + k_block) - c0
+                beta = 1 if c0 > 0 else 0
+                ap = a + size * c0 * sa_c
+                for j in range(0, cols, width):
+                    cw = min(width, cols - j)
+                    bp = b + size * (c0 * ldb + j)
+                    for i in range(pb, pe, rows):
+                        tile(ap, bp, c + size * ((i - pb) * cols + j), a_offs, offs, ntaps, kn,
+                             sa_c, pos + 8 * i, ldb, cols, cw, beta)
+            # channel by channel: contiguous writes (a position's channels lie a power of
+            # two apart in out, in one set of the L1 cache)
+            n = pe - pb
+            o0 = at[pb]
+            run = o0 >= 0
+            for i in range(1, n):
+                run = run and at[pb + i] == o0 + i
+            if run:  # one run of out (positions in order)
+                for j in range(cols):
+                    dst = out[o0 + j * stride:o0 + j * stride + n]
+                    for i in range(n):
+                        dst[i] = buf[i, j]
+                continue
+            for j in range(cols):
+                for i in range(pb, pe):
+                    o = at[i]
+                    if o >= 0:
+                        out[o + j * stride] = buf[i - pb, j]
+
+    return run
+
+
 def swap_channels(weight: np.ndarray) -> np.ndarray:
     """``(A, B, *k) -> (B, A, *k)`` C-contiguous, by compiled loops over rows of ``k`` taps.
 
@@ -292,9 +472,11 @@ def _driver(dtype: Any) -> Any:
     return drive
 
 
-def _tile(dtype: Any, rows: int) -> Any:
-    # One register tile: rows x NV vectors of columns, columns j < cols (masked tail); it
+def _tile(dtype: Any, rows: int, nv: int = NV, indexed: bool = False) -> Any:
+    # One register tile: rows x nv vectors of columns, columns j < cols (masked tail); it
     # starts from C when beta is nonzero, else from zero (its masked loads then read nothing).
+    # ``indexed``: row r of A starts at element pos[r] (sa_i is then the address of the int64
+    # table ``pos``) instead of r * sa_i.
     from llvmlite import ir
     from numba import types
     from numba.core import cgutils
@@ -328,7 +510,12 @@ def _tile(dtype: Any, rows: int) -> Any:
             a_p, b_p, c_p = (builder.inttoptr(v, rp) for v in (a_i, b_i, c_i))
             o_p = builder.inttoptr(o_i, i64.as_pointer())
             ao_p = builder.inttoptr(ao_i, i64.as_pointer())
-            a_rows = [builder.mul(sa_i, ir.Constant(i64, r)) for r in range(rows)]
+            if indexed:
+                pos_p = builder.inttoptr(sa_i, i64.as_pointer())
+                a_rows = [builder.load(builder.gep(pos_p, [ir.Constant(i64, r)]))
+                          for r in range(rows)]
+            else:
+                a_rows = [builder.mul(sa_i, ir.Constant(i64, r)) for r in range(rows)]
             align = ir.Constant(i32, size)
             zero = ir.Constant(vec, None)
             lane = ir.Constant(ir.VectorType(i64, lanes), list(range(lanes)))
@@ -341,29 +528,29 @@ def _tile(dtype: Any, rows: int) -> Any:
 
             masks = [builder.icmp_signed("<", lane, splat(
                 builder.sub(cols, ir.Constant(i64, v * lanes)), ir.VectorType(i64, lanes)))
-                for v in range(NV)]
+                for v in range(nv)]
 
             def vptr(base: Any, offset: Any) -> Any:
                 return builder.bitcast(builder.gep(base, [offset]), vec.as_pointer())
 
             start = splat(builder.icmp_signed("!=", beta, ir.Constant(i64, 0)), mvec)
-            accs = [[cgutils.alloca_once(builder, vec) for _ in range(NV)] for _ in range(rows)]
+            accs = [[cgutils.alloca_once(builder, vec) for _ in range(nv)] for _ in range(rows)]
             for r in range(rows):
                 row = builder.mul(ldc, ir.Constant(i64, r))
-                for v in range(NV):
+                for v in range(nv):
                     init = builder.call(mload, [vptr(c_p, builder.add(
                         row, ir.Constant(i64, v * lanes))), align,
                         builder.and_(masks[v], start), zero])
                     builder.store(init, accs[r][v])
 
             def step(b_row: Any, a_base: Any) -> None:
-                # one channel of one tap: NV vectors of the shifted row, rows x NV FMAs
+                # one channel of one tap: nv vectors of the shifted row, rows x nv FMAs
                 bv = [builder.call(mload, [vptr(b_p, builder.add(
                     b_row, ir.Constant(i64, v * lanes))), align, masks[v], zero])
-                    for v in range(NV)]
+                    for v in range(nv)]
                 for r in range(rows):
                     w = splat(builder.load(builder.gep(a_base, [a_rows[r]])), vec)
-                    for v in range(NV):
+                    for v in range(nv):
                         builder.store(builder.call(fma, [w, bv[v], builder.load(accs[r][v])]),
                                       accs[r][v])
 
@@ -378,7 +565,7 @@ def _tile(dtype: Any, rows: int) -> Any:
                     step(builder.add(b_c, off), builder.gep(a_c, [a_off]))
             for r in range(rows):
                 row = builder.mul(ldc, ir.Constant(i64, r))
-                for v in range(NV):
+                for v in range(nv):
                     builder.call(mstore, [builder.load(accs[r][v]), vptr(c_p, builder.add(
                         row, ir.Constant(i64, v * lanes))), align, masks[v]])
             return context.get_dummy_value()
