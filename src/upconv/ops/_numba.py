@@ -69,7 +69,7 @@ def version() -> str | None:
 
 
 def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  # type: ignore[no-untyped-def]
-                  n_h, groups, buf_len, covered):
+                  n_h, groups, buf_len, covered, chunks):
     # One (n, o) plane per iteration, in output-phase form (see _gemm): tap t adds x * w[t]
     # into the buffer of its output phase at its shift, and with the input plane laid out
     # with Q - 1 zero columns after each inner axis (extents hp, wp) that is one long
@@ -85,47 +85,56 @@ def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  
     n_w = wrun.shape[0]
     sw = wrun[0, 3]
     plane_len = d_in * hp * wp
-    for plane in prange(n * c_out):
-        b = plane // c_out
-        o = plane % c_out
-        g = o // cout_g
-        oo = o % cout_g
+    planes = n * c_out
+    for chunk in prange(chunks):
+        # buffers once per chunk of planes: each plane writes the same entries of xp (its zero
+        # columns stay zero), and buf is cleared
         xp = np.zeros(plane_len, y.dtype)
-        buf = np.zeros((phases, buf_len), y.dtype)
-        for ci in range(cin_g):
-            c = g * cin_g + ci
-            for zd in range(d_in):
-                for zh in range(h_in):
-                    base = (zd * hp + zh) * wp
-                    xp[base:base + w_in] = x[b, c, zd, zh]
-            for t in range(k):
-                wv = w[c, oo, t]
-                off = tap_off[t]
-                row = buf[tap_combo[t], off:off + plane_len]
-                for u in range(plane_len):
-                    row[u] += xp[u] * wv
-        bv = bias[o]
-        for zd in range(od):
-            pd = dmap[zd, 0]
-            cd = dmap[zd, 1]
-            for zh in range(oh):
-                yrow = y[b, o, zd, zh]
-                ph = hmap[zh, 0]
-                if not covered or pd < 0 or ph < 0:
-                    yrow[:] = bv
-                if pd < 0 or ph < 0:
-                    continue
-                ch = hmap[zh, 1]
-                for pw in range(n_w):
-                    t0 = wrun[pw, 0]
-                    src = buf[(pd * n_h + ph) * n_w + pw,
-                              (cd * hp + ch) * wp + wrun[pw, 1]:]
-                    for j in range(wrun[pw, 2]):
-                        yrow[t0 + j * sw] = src[j] + bv
+        buf = np.empty((phases, buf_len), y.dtype)
+        for plane in range(planes * chunk // chunks, planes * (chunk + 1) // chunks):
+            b = plane // c_out
+            o = plane % c_out
+            g = o // cout_g
+            oo = o % cout_g
+            buf[:] = 0
+            for ci in range(cin_g):
+                c = g * cin_g + ci
+                for zd in range(d_in):
+                    for zh in range(h_in):
+                        base = (zd * hp + zh) * wp
+                        xp[base:base + w_in] = x[b, c, zd, zh]
+                for t in range(k):
+                    wv = w[c, oo, t]
+                    off = tap_off[t]
+                    row = buf[tap_combo[t], off:off + plane_len]
+                    for u in range(plane_len):
+                        row[u] += xp[u] * wv
+            bv = bias[o]
+            for zd in range(od):
+                pd = dmap[zd, 0]
+                cd = dmap[zd, 1]
+                for zh in range(oh):
+                    yrow = y[b, o, zd, zh]
+                    ph = hmap[zh, 0]
+                    if not covered or pd < 0 or ph < 0:
+                        yrow[:] = bv
+                    if pd < 0 or ph < 0:
+                        continue
+                    ch = hmap[zh, 1]
+                    for pw in range(n_w):
+                        t0 = wrun[pw, 0]
+                        src = buf[(pd * n_h + ph) * n_w + pw,
+                                  (cd * hp + ch) * wp + wrun[pw, 1]:]
+                        if sw == 2:  # (a constant stride: vector stores)
+                            for j in range(wrun[pw, 2]):
+                                yrow[t0 + 2 * j] = src[j] + bv
+                        else:
+                            for j in range(wrun[pw, 2]):
+                                yrow[t0 + j * sw] = src[j] + bv
 
 
 def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # type: ignore[no-untyped-def]
-                 groups, buf_len):
+                 groups, buf_len, chunks):
     # One (n, o) plane per iteration.  The group's input plane is split into its stride
     # phases on a grid of O + Q - 1 entries per axis (dsrc/hsrc[phase, m] = input index, -1
     # for padding; wrun[phase] = (first grid entry, end, first input index, stride) on the
@@ -140,44 +149,53 @@ def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # typ
     n_w = wrun.shape[0]
     sw = wrun[0, 3]
     acc_len = od * gh * gw
-    for plane in prange(n * c_out):
-        b = plane // c_out
-        o = plane % c_out
-        g = o // cout_g
+    planes = n * c_out
+    for chunk in prange(chunks):
+        # buffers once per chunk of planes: each plane writes the same entries of xph (its
+        # padding stays zero), and acc is cleared
         xph = np.zeros((n_d * n_h * n_w, buf_len), y.dtype)
-        acc = np.zeros(acc_len, y.dtype)
-        for ci in range(cin_g):
-            c = g * cin_g + ci
-            for pd in range(n_d):
-                for ph in range(n_h):
-                    for pw in range(n_w):
-                        m0, m1, j0 = wrun[pw, 0], wrun[pw, 1], wrun[pw, 2]
-                        dst = xph[(pd * n_h + ph) * n_w + pw]
-                        for md in range(gd):
-                            jd = dsrc[pd, md]
-                            for mh in range(gh):
-                                jh = hsrc[ph, mh]
-                                base = (md * gh + mh) * gw
-                                if jd < 0 or jh < 0:
-                                    continue  # padding rows stay zero
-                                src = x[b, c, jd, jh]
-                                out = dst[base + m0:base + m1]
-                                for m in range(m1 - m0):
-                                    out[m] = src[j0 + m * sw]
-            for t in range(k):
-                wv = w[o, ci, t]
-                off = tap_off[t]
-                row = xph[tap_combo[t], off:off + acc_len]
-                for u in range(acc_len):
-                    acc[u] += row[u] * wv
-        bv = bias[o]
-        for zd in range(od):
-            for zh in range(oh):
-                base = (zd * gh + zh) * gw
-                yrow = y[b, o, zd, zh]
-                src = acc[base:base + ow]
-                for zw in range(ow):
-                    yrow[zw] = src[zw] + bv
+        acc = np.empty(acc_len, y.dtype)
+        for plane in range(planes * chunk // chunks, planes * (chunk + 1) // chunks):
+            b = plane // c_out
+            o = plane % c_out
+            g = o // cout_g
+            acc[:] = 0
+            for ci in range(cin_g):
+                c = g * cin_g + ci
+                for pd in range(n_d):
+                    for ph in range(n_h):
+                        for pw in range(n_w):
+                            m0, m1, j0 = wrun[pw, 0], wrun[pw, 1], wrun[pw, 2]
+                            dst = xph[(pd * n_h + ph) * n_w + pw]
+                            for md in range(gd):
+                                jd = dsrc[pd, md]
+                                for mh in range(gh):
+                                    jh = hsrc[ph, mh]
+                                    base = (md * gh + mh) * gw
+                                    if jd < 0 or jh < 0:
+                                        continue  # padding rows stay zero
+                                    src = x[b, c, jd, jh]
+                                    out = dst[base + m0:base + m1]
+                                    if sw == 2:  # (a constant stride: vector loads)
+                                        for m in range(m1 - m0):
+                                            out[m] = src[j0 + 2 * m]
+                                    else:
+                                        for m in range(m1 - m0):
+                                            out[m] = src[j0 + m * sw]
+                for t in range(k):
+                    wv = w[o, ci, t]
+                    off = tap_off[t]
+                    row = xph[tap_combo[t], off:off + acc_len]
+                    for u in range(acc_len):
+                        acc[u] += row[u] * wv
+            bv = bias[o]
+            for zd in range(od):
+                for zh in range(oh):
+                    base = (zd * gh + zh) * gw
+                    yrow = y[b, o, zd, zh]
+                    src = acc[base:base + ow]
+                    for zw in range(ow):
+                        yrow[zw] = src[zw] + bv
 
 
 def _unpool_scatter(values, index, out, bad):  # type: ignore[no-untyped-def]
@@ -413,6 +431,12 @@ def _conv_tables(size: tuple[int, ...], k_size: tuple[int, ...], stride: tuple[i
             np.array(off, dtype=np.int64), gw, buf_len)
 
 
+def _chunks(planes: int) -> int:
+    # Chunks of planes for the plane kernels' threads (each allocates its buffers once): a
+    # few per thread, so that a thread that starts late delays little.
+    return max(1, min(planes, 4 * get_num_threads()))
+
+
 def conv_transpose_planes(
     x: np.ndarray,
     weight: np.ndarray,
@@ -439,7 +463,7 @@ def conv_transpose_planes(
     wc = np.ascontiguousarray(weight).reshape(c_in, weight.shape[1], -1)
     dmap, hmap, wrun, combo, off, hp, wp, n_h, buf_len, covered = tables
     _tconv_planes(xc, wc, _bias(bias, c_out, x.dtype), _lift3(y), dmap, hmap, wrun, combo,
-                  off, hp, wp, n_h, groups, buf_len, covered)
+                  off, hp, wp, n_h, groups, buf_len, covered, _chunks(n * c_out))
     return y
 
 
@@ -470,7 +494,7 @@ def conv_planes(
     wc = np.ascontiguousarray(weight).reshape(c_out, weight.shape[1], -1)
     dsrc, hsrc, wrun, combo, off, gw, buf_len = tables
     _conv_planes(xc, wc, _bias(bias, c_out, x.dtype), _lift3(y), dsrc, hsrc, wrun, combo, off,
-                 gw, groups, buf_len)
+                 gw, groups, buf_len, _chunks(n * c_out))
     return y
 
 
