@@ -188,6 +188,9 @@ def test_dispatch_takes_the_compiled_path_only_when_available(monkeypatch):
         upconv.conv_transpose(x, w, stride=2, padding=1, groups=8)
         upconv.conv(x, w, stride=2, padding=1, groups=8)
     assert calls == ["conv_transpose_planes", "conv_planes"]
+    # and the loops they ran were the compiled ones, not the plain Python they start as
+    for kernel in ("_tconv_planes", "_conv_planes", "_put_rows"):
+        assert getattr(nb, kernel).signatures, kernel
 
 
 def test_empty_and_channel_free_shapes():
