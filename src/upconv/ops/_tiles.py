@@ -342,14 +342,7 @@ _positions_drivers: dict[Any, Any] = {}
 
 def _positions_driver(dtype: Any, nv: int, rows: int) -> Any:
     key = (np.dtype(dtype), nv, rows)
-    drive = _positions_drivers.get(key)
-    if drive is None:
-        with _lock:
-            drive = _positions_drivers.get(key)
-            if drive is None:
-                _numba._compiled()  # (numba initialised outside a bound pool thread)
-                drive = _positions_drivers[key] = _build_positions_driver(*key)
-    return drive
+    return _cached(_positions_drivers, key, lambda: _build_positions_driver(*key))
 
 
 def _build_positions_driver(dtype: Any, nv: int, rows: int) -> Any:
@@ -462,13 +455,18 @@ _drivers: dict[Any, Any] = {}
 
 def _driver(dtype: Any) -> Any:
     dtype = np.dtype(dtype)
-    drive = _drivers.get(dtype)
+    return _cached(_drivers, dtype, lambda: _build_driver(dtype))
+
+
+def _cached(cache: dict[Any, Any], key: Any, build: Callable[[], Any]) -> Any:
+    # A compiled driver, built once per key even when threads ask for it at the same time.
+    drive = cache.get(key)
     if drive is None:
         with _lock:
-            drive = _drivers.get(dtype)
+            drive = cache.get(key)
             if drive is None:
                 _numba._compiled()  # (numba initialised outside a bound pool thread)
-                drive = _drivers[dtype] = _build_driver(dtype)
+                drive = cache[key] = build()
     return drive
 
 
