@@ -411,7 +411,8 @@ def conv_forward(
     keep = tuple(slice(0, o) for o in out_size[1:])
     if (groups == 1 and POSITIONS_OUT_CHANNELS[0] <= c_out <= POSITIONS_OUT_CHANNELS[1]
             and any(s > 1 for s in stride) and n * math.prod(out_size) >= POSITIONS_MIN_POSITIONS
-            and c_in * k >= POSITIONS_MIN_ROWS and _tiles.available(x.dtype)):
+            and c_in * k >= POSITIONS_MIN_ROWS and min(pad_before) >= 0
+            and _tiles.available(x.dtype)):
         _conv_positions(x, weight, bias, y, stride, pad_before, dilation)
         return y[:, :, 0] if nd == 1 else y
     if groups > 1 and cout_g * cin_g * k <= _TINY_GROUP:
@@ -552,8 +553,8 @@ def _conv_positions(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, 
                     dilation: Sequence[int]) -> None:
     # Convolution by _tiles.gemm_positions: every output position's input element, for each
     # tap and channel, is read where it lies in the (zero-padded) input, so no phases are
-    # gathered and no padding columns computed.  Products are channels-last, (N * P, C_out),
-    # and each thread transposes its own rows into y right after computing them.
+    # gathered and no padding columns computed.  The tiles fill channels-last blocks, which
+    # each thread copies into y itself; a bias is added to its positions right after.
     n, c_in, *size = x.shape
     c_out, _, *k_size = weight.shape
     out_size = y.shape[2:]
