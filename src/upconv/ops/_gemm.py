@@ -603,9 +603,7 @@ def _positions(shape: tuple[int, ...], out_size: tuple[int, ...], stride: tuple[
     # position's offset in the (N, C_out, *out_size) output (-1 for the padding).
     n, c = shape[:2]
     el = [math.prod(shape[i + 1:]) for i in range(2, len(shape))]  # per step of each axis
-    grid = np.zeros((1,), dtype=np.int64)
-    for o, s, e in zip(out_size, stride, el, strict=True):
-        grid = (grid[:, None] + np.arange(o, dtype=np.int64) * (s * e)).reshape(-1)
+    grid = _grid_offsets(out_size, [s * e for s, e in zip(stride, el, strict=True)])
     per_sample = c * math.prod(shape[2:])
     pos = (np.arange(n, dtype=np.int64)[:, None] * per_sample + grid).reshape(-1)
     tail = -len(pos) % tile
@@ -614,12 +612,18 @@ def _positions(shape: tuple[int, ...], out_size: tuple[int, ...], stride: tuple[
     at = (np.arange(n, dtype=np.int64)[:, None] * (c_out * p)
           + np.arange(p, dtype=np.int64)).reshape(-1)
     at = np.concatenate([at, np.full(tail, -1, dtype=np.int64)])
-    offs = np.zeros((1,), dtype=np.int64)
-    for kk, d, e in zip(k_size, dilation, el, strict=True):
-        offs = (offs[:, None] + np.arange(kk, dtype=np.int64) * (d * e)).reshape(-1)
+    offs = _grid_offsets(k_size, [d * e for d, e in zip(dilation, el, strict=True)])
     for a in (pos, offs, at):
         a.setflags(write=False)
     return pos, offs, at
+
+
+def _grid_offsets(counts: Sequence[int], steps: Sequence[int]) -> np.ndarray:
+    # Flat offsets sum_i j_i * steps[i] of the grid 0 <= j_i < counts[i], in C order.
+    flat = np.zeros((1,), dtype=np.int64)
+    for count, step in zip(counts, steps, strict=True):
+        flat = (flat[:, None] + np.arange(count, dtype=np.int64) * step).reshape(-1)
+    return flat
 
 
 # Accumulated products instead of im2col (see _blas) from this many input channels: with fewer

@@ -376,10 +376,10 @@ def _build_positions_driver(dtype: Any, nv: int, rows: int) -> Any:
             # two apart in out, in one set of the L1 cache)
             n = pe - pb
             o0 = at[pb]
-            run = o0 >= 0
+            in_order = o0 >= 0
             for i in range(1, n):
-                run = run and at[pb + i] == o0 + i
-            if run:  # one run of out (positions in order)
+                in_order = in_order and at[pb + i] == o0 + i
+            if in_order:  # one run of out (positions in order)
                 for j in range(cols):
                     dst = out[o0 + j * stride:o0 + j * stride + n]
                     for i in range(n):
