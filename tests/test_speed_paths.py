@@ -221,6 +221,60 @@ def test_positions_conv_path_matches_torch(case, threads, block, out_block):
     assert_unchanged(keep, x, w)
 
 
+@given(conv_cases(), st.integers(1, 3), st.sampled_from([1, 1 << 22]))
+def test_segments_conv_path_matches_torch(case, threads, budget):
+    # The phase rows' tiles writing each output row straight into y (_tiles.gemm_segments),
+    # for every shape (1-3-d, strides, dilations, padding, bias, one block of phases or many),
+    # against PyTorch.
+    tl = importlib.import_module("upconv.ops._tiles")
+    case.update(groups=1, cin=case["cin"] // case["groups"], cout=case["cout"] // case["groups"])
+    x, w, b = case_arrays(case, transposed=False)
+    keep = frozen(x, w)
+    yt = conv_reference(case, x, w, b)
+    before = [p for p, _ in case["pairs"]]
+    calls = []
+    real = tl.gemm_segments
+    old = upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.gemm_segments
+    try:
+        upconv.set_num_threads(threads)
+        tl.MIN_MACS_PER_THREAD = 1
+        tl.gemm_segments = lambda *a, **k: (calls.append(1), real(*a, **k))
+        with settings(POSITIONS_OUT_CHANNELS=(0, 0), SEGMENT_MIN_LENGTH=0, DIRECT_MAX_CHANNELS=0,
+                      _TINY_GROUP=0), block_budget(budget), tiles(True):
+            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"], 1,
+                                  yt.shape[2:])
+    finally:
+        upconv.set_num_threads(old[0])
+        tl.MIN_MACS_PER_THREAD, tl.gemm_segments = old[1:]
+    combos = gemm._conv_plan(1, w.shape[2:], tuple(case["stride"]), tuple(case["dilation"]),
+                             yt.shape[2:])[2]
+    assert bool(calls) == (len(combos) < np.prod(w.shape[2:]))  # (else: one phase per tap)
+    assert y.dtype == case["dtype"]
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+
+
+def test_segments_conv_path_is_taken_for_long_rows_or_few_weight_rows(monkeypatch):
+    # 3 -> 64 channels k3 s2 (27 weight rows) and a 1-d layer with 128-long rows write y
+    # directly; 64 -> 128 channels with 32-wide rows and 1024 weight rows do not
+    tl = importlib.import_module("upconv.ops._tiles")
+    calls = []
+    real = tl.gemm_segments
+    monkeypatch.setattr(tl, "gemm_segments", lambda *a, **k: (calls.append(1), real(*a, **k)))
+    rng = np.random.default_rng(0)
+    for xs, ws, want in [((1, 3, 64, 64), (64, 3, 3, 3), True),
+                         ((2, 16, 256), (128, 16, 4), True),
+                         ((1, 64, 64, 64), (128, 64, 4, 4), False)]:
+        calls.clear()
+        x = rng.standard_normal(xs).astype(np.float32)
+        w = rng.standard_normal(ws).astype(np.float32)
+        with tiles(True):
+            y = upconv.conv(x, w, stride=2, padding=1)
+        conv = F.conv1d if len(xs) == 3 else F.conv2d
+        assert_close(y, conv(t(x), t(w), None, 2, 1).numpy(), np.float32)
+        assert bool(calls) == want, (xs, ws)
+
+
 def test_positions_conv_path_is_taken_for_strided_64_channel_layers(monkeypatch):
     # the suite's 32 -> 64 channel k4 s2 layer and a 3-d one take it; stride 1, 3 input
     # channels at k3 (too few weight rows) and 128 output channels do not
@@ -505,7 +559,9 @@ def sub_block_conv(n, cin, cout, size, k, s, p, threads, dtype, seed):
     old = upconv.get_num_threads()
     try:
         upconv.set_num_threads(threads)
-        with block_budget(200 * cout), tiles(True), settings(run_chunks=spy):
+        with block_budget(200 * cout), tiles(True), settings(run_chunks=spy,
+                                                             SEGMENT_MIN_LENGTH=1 << 30,
+                                                             SEGMENT_FEW_ROWS=0):
             y = gemm.conv_forward(x, w, None, (s, s), (p, p), (1, 1), 1, yt.shape[2:])
     finally:
         upconv.set_num_threads(old)

@@ -238,6 +238,83 @@ def test_gemm_positions_refuses_reads_and_writes_outside():
         tl.gemm_positions(x.astype(np.float64), pos, np.array([0]), 10, w, out, at, tile)
 
 
+@st.composite
+def segment_sums(draw):
+    """A segments-kernel sum: segments read anywhere in x, written anywhere in out."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    m, k, taps = draw(st.integers(1, 13)), draw(st.integers(1, 9)), draw(st.integers(0, 5))
+    length = draw(st.integers(1, 200))  # one to several chunks, every tail width
+    ldx = length + draw(st.integers(0, 30))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((k + 2, ldx)).astype(dtype)
+    offsets = rng.integers(0, ldx, taps)
+    w = rng.standard_normal((m, k, max(taps, 1))).astype(dtype)
+    a = tl.weights(w, range(taps), max(taps, 1), k * max(taps, 1), k, m)
+    # segments at distinct places of out (rows m apart by ldc), read from anywhere in x
+    segments = draw(st.integers(1, 12))
+    spare = draw(st.integers(0, 3))
+    ldc = (segments + spare) * length + draw(st.integers(0, 7))
+    slots = rng.permutation(segments + spare)[:segments]
+    out_starts = slots * length
+    x_starts = rng.integers(0, ldx + 1, segments)
+    return dict(x=x, a=a, w=w, offsets=offsets, x_starts=x_starts, out_starts=out_starts,
+                length=length, ldc=ldc, m=m, accumulate=draw(st.booleans()),
+                threads=draw(st.integers(1, 3)))
+
+
+@given(segment_sums())
+def test_gemm_segments_is_its_sum(case):
+    # Against float64 NumPy: every segment's rows land at its start, channel stride ldc,
+    # added to what was there when accumulating; nothing else in out is written.
+    x, w, length, ldc, m = case["x"], case["w"], case["length"], case["ldc"], case["m"]
+    flat, ld = x.reshape(-1), x.shape[1]
+    out = np.random.default_rng(1).standard_normal(m * ldc).astype(x.dtype)
+    before = out.copy()
+    want = before.astype(np.float64).copy()
+    mask = np.zeros(out.size, bool)
+    for xs, os_ in zip(case["x_starts"], case["out_starts"], strict=True):
+        total = np.zeros((m, length))
+        for tap, off in enumerate(case["offsets"]):
+            rows = np.stack([flat[xs + off + c * ld: xs + off + c * ld + length]
+                             for c in range(w.shape[1])])
+            total = total + w[:, :, tap].astype(np.float64) @ rows.astype(np.float64)
+        for i in range(m):
+            at = slice(os_ + i * ldc, os_ + i * ldc + length)
+            want[at] = total[i] + (want[at] if case["accumulate"] else 0)
+            mask[at] = True
+    keep = frozen(x, w)
+    old = upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD
+    try:
+        upconv.set_num_threads(case["threads"])
+        tl.MIN_MACS_PER_THREAD = 1
+        tl.gemm_segments(case["a"], x, case["offsets"], case["x_starts"], out,
+                         case["out_starts"], length, ldc, accumulate=case["accumulate"])
+    finally:
+        upconv.set_num_threads(old[0])
+        tl.MIN_MACS_PER_THREAD = old[1]
+    tol = 1e-4 if x.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(out[mask], want[mask], rtol=tol, atol=tol)
+    np.testing.assert_array_equal(out[~mask], before[~mask])
+    assert_unchanged(keep, x, w)
+
+
+def test_gemm_segments_refuses_reads_and_writes_outside():
+    x, out = np.zeros((2, 10), np.float32), np.zeros(20, np.float32)
+    a = tl.weights(np.ones((2, 2, 1), np.float32), [0], 1, 2, 2, 2)  # 2 rows, 2 channels
+    one = np.array([0])
+    tl.gemm_segments(a, x, np.array([6]), one, out, np.array([6]), 4, 10)  # reads 6..19
+    with pytest.raises(ValueError, match="leave x"):
+        tl.gemm_segments(a, x, np.array([7]), one, out, one, 4, 10)
+    with pytest.raises(ValueError, match="leave x"):
+        tl.gemm_segments(a, x, np.array([0]), np.array([-1]), out, one, 4, 10)
+    with pytest.raises(ValueError, match="leave out"):  # row 1 ends at 7 + 10 + 4 = 21
+        tl.gemm_segments(a, x, one, one, out, np.array([7]), 4, 10)
+    with pytest.raises(ValueError, match="differ in length"):
+        tl.gemm_segments(a, x, one, np.array([0, 1]), out, one, 4, 10)
+    with pytest.raises(ValueError, match="dtypes"):
+        tl.gemm_segments(a, x.astype(np.float64), one, one, out, one, 4, 10)
+
+
 @pytest.mark.parametrize("shape", [(3, 5, 2, 2), (7, 1, 3), (1, 4, 1), (64, 33, 9)])
 def test_swap_channels_is_the_transpose(shape):
     w = np.random.default_rng(0).standard_normal(shape).astype(np.float32)

@@ -441,11 +441,17 @@ def conv_forward(
     # time), and the columns are built and multiplied in smaller blocks inside them.
     rows_g = _rows_per_block(max(c_in * len(combos), c_out) * row, out_size[0], row)
     budget, min_columns = _conv_budget(c_out)
-    # the weight is permuted for them: worth it only with enough columns per output channel
     # With the compiled register tiles (see _tiles) one call sums every tap's product, each
     # tap's operand the shifted phase rows as they lie: no im2col and no weight runs.
     tiles = (_tiles.weights(weight, range(k), k, c_in * k, c_in, c_out)
              if groups == 1 and _tiles.available(x.dtype) else None)
+    # ... and with long enough output rows, each row's products go straight into y (which
+    # then starts at the bias): no products buffer, no copy out, no padding columns.
+    segments = tiles is not None and (out_size[-1] >= SEGMENT_MIN_LENGTH or (
+        c_in * k <= SEGMENT_FEW_ROWS and out_size[-1] >= SEGMENT_FEW_ROWS_LENGTH))
+    if segments and bias is not None:
+        y[...] = bias.reshape(-1, *(1,) * len(out_size))
+    # the weight is permuted for them: worth it only with enough columns per output channel
     acc = (_tap_runs(weight, tap_src) if tiles is None and _use_acc(groups, c_in, k)
            and out_size[0] * row >= ACC_COLUMNS_PER_CHANNEL * c_out else None)
     # im2col columns per row, or with accumulated products only the block of products (wider
@@ -470,6 +476,12 @@ def conv_forward(
                              offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
 
         _split(c_in, ph.size, gather)
+        if segments and tiles is not None:  # every output row (N, C_out, .., :), one call
+            xs, ys = _segment_starts(g0, g1, n, c_out, out_size, inner)
+            _tiles.gemm_segments(tiles, ph.reshape(len(combos) * c_in, -1), tile_offs, xs,
+                                 y, ys, out_size[-1], math.prod(out_size),
+                                 accumulate=bias is not None)
+            continue
 
         def sub_block(r0: int, products: np.ndarray, g0: int = g0, g1: int = g1,
                       ph: np.ndarray = ph, flat: np.ndarray = flat) -> None:
@@ -533,6 +545,33 @@ def conv_forward(
             for r0 in starts:
                 sub_block(r0, gemm)
     return y[:, :, 0] if nd == 1 else y
+
+
+# Output rows at least this long are written straight into y by the register tiles (see
+# _tiles.gemm_segments); shorter rows fill the tiles' vectors badly, which costs more than
+# the copy out saves unless the weight has few rows C_in * K.  Measured against the phase
+# rows' products buffer (in-process A/B): 3 -> 64 channels k3 s2 (64-wide rows, 27 rows):
+# 0.69-0.82x; 1-d 64 -> 128 k4 s2 (128, 256): 0.72-0.88x; 32 -> 16 k3 s1 (128, 288):
+# 0.95-0.99x; 64 -> 128 k4 s2 (32, 1024): 1.12x.
+SEGMENT_MIN_LENGTH = 64
+SEGMENT_FEW_ROWS = 64
+SEGMENT_FEW_ROWS_LENGTH = 16
+
+
+def _segment_starts(g0: int, g1: int, n: int, c_out: int, out_size: Sequence[int],
+                    inner: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    # The output rows of grid rows [g0, g1), in the order (row, sample, inner axes but the
+    # last): their starts in the block's phase rows (C_in, rows, N, *inner) and in y's first
+    # channel (N, C_out, *out_size).
+    x_steps = [math.prod(inner[i + 1:]) for i in range(len(inner) - 1)]
+    y_steps = [math.prod(out_size[i + 2:]) for i in range(len(inner) - 1)]
+    x_in = _grid_offsets(out_size[1:-1], x_steps)
+    y_in = _grid_offsets(out_size[1:-1], y_steps)
+    rows = np.arange(g1 - g0, dtype=np.int64)[:, None, None]
+    samples = np.arange(n, dtype=np.int64)[None, :, None]
+    xs = (rows * n + samples) * math.prod(inner) + x_in
+    ys = (rows + g0) * math.prod(out_size[1:]) + samples * (c_out * math.prod(out_size)) + y_in
+    return xs.reshape(-1), ys.reshape(-1)
 
 
 # The positions kernel (see _conv_positions) replaces the gather of strided input phases, so

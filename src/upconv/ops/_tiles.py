@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _numba
-from ._parallel import _serial, get_num_threads, run_chunks, run_each
+from ._parallel import _serial, get_num_threads, run_each
 
 MR = 4  # rows of a register tile
 NV = 6  # vectors of columns in a register tile
@@ -214,11 +214,143 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         owned[t].append(i)
     chunks = np.array([pieces[i][:5] for t in range(threads) for i in owned[t]], dtype=np.int64)
     starts = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
-    run = _driver(dtype)
+    run, run_par = _driver(dtype)
     args = (x.ctypes.data, ldx, accumulate, M_BLOCK)
-    run_each([functools.partial(run, table, chunks, starts[t:t + 2], *args)
-              for t in range(threads)])
+    if threads == 1:
+        run(table, chunks, starts, *args)
+    else:
+        _numba.threads()
+        run_par(table, chunks, starts, *args)
     del keep  # (the offsets arrays the compiled code read)
+
+
+def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.ndarray,
+                  out: np.ndarray, out_starts: np.ndarray, length: int, ldc: int,
+                  accumulate: bool = False) -> None:
+    """:func:`gemm` whose columns are short segments, each written where it belongs in ``out``.
+
+    ``out.flat[out_starts[s] + i * ldc + j] (+)= sum_t sum_c A[t, c, i] * x[0, x_starts[s] +
+    offsets[t] + c * ldx + j]`` for ``j < length``.  A convolution's output rows, written
+    straight into ``(N, C_out, *O)`` (``ldc`` the channel stride): no products buffer to copy
+    out and no padding columns computed.  The segments are split over threads.  Raises
+    ``ValueError`` when a read or a write would leave its array.
+
+    Examples
+    --------
+    Two segments of length 2, each the sum of two taps, written transposed:
+
+    >>> import numpy as np
+    >>> from upconv.ops import _tiles
+    >>> x = np.arange(8, dtype=np.float32).reshape(1, 8)
+    >>> a = _tiles.weights(np.ones(1, np.float32), [0, 0], 1, 1, 1, 1)
+    >>> out = np.zeros(6, np.float32)
+    >>> _tiles.gemm_segments(a, x, np.array([0, 1]), np.array([0, 4]), out, np.array([4, 0]), 2, 1)
+    >>> out  # segment 0 (x[0:2] + x[1:3]) at 4, segment 1 (x[4:6] + x[5:7]) at 0
+    array([ 9., 11.,  0.,  0.,  1.,  3.], dtype=float32)
+    """
+    dtype = x.dtype
+    size = dtype.itemsize
+    if dtype not in _DTYPES or a.data.dtype != dtype or out.dtype != dtype:
+        raise ValueError(f"_tiles.gemm_segments: dtypes {x.dtype}, {a.data.dtype}, {out.dtype}")
+    if x.ndim != 2 or x.strides[1] != size or x.strides[0] % size or x.shape[0] == 0:
+        raise ValueError("_tiles.gemm_segments: x must be 2-d with unit column stride")
+    if not out.flags.c_contiguous or len(offsets) != len(a.offsets) or ldc < 0 or length < 0:
+        raise ValueError("_tiles.gemm_segments: operands do not match")
+    ldx = x.strides[0] // size
+    xs = np.ascontiguousarray(x_starts, dtype=np.int64)
+    os_ = np.ascontiguousarray(out_starts, dtype=np.int64)
+    if len(xs) != len(os_):
+        raise ValueError("_tiles.gemm_segments: x_starts and out_starts differ in length")
+    segments, m, taps = len(xs), a.m, len(a.offsets)
+    if segments == 0 or m == 0 or length == 0:
+        return
+    offs = np.ascontiguousarray(offsets, dtype=np.int64)
+    top = int(os_.max()) + (m - 1) * ldc + length
+    if int(os_.min()) < 0 or top > out.size:
+        raise ValueError(f"_tiles.gemm_segments: writes up to {top} leave out, "
+                         f"{out.size} elements")
+    if taps == 0 or a.k == 0:
+        if not accumulate:
+            flat = out.reshape(-1)
+            for o in os_:
+                for i in range(m):
+                    flat[o + i * ldc:o + i * ldc + length] = 0
+        return
+    extent = (x.shape[0] - 1) * ldx + x.shape[1]
+    low = int(xs.min()) + int(offs.min())
+    high = int(xs.max()) + int(offs.max()) + (a.k - 1) * ldx + length
+    if low < 0 or high > extent:
+        raise ValueError(f"_tiles.gemm_segments: reads [{low}, {high}) leave x, "
+                         f"{extent} elements")
+    lanes = _lanes(dtype)
+    nv = min(NV, -(-length // lanes))
+    chunks = -(-length // (nv * lanes))
+    per = -(-length // chunks)  # even chunks: 128 = 2 x 64, not 96 + 32
+    nv = -(-per // lanes)
+    macs = segments * length * m * taps * a.k
+    threads = 1 if _serial() else min(get_num_threads(), segments,
+                                      max(1, macs // MIN_MACS_PER_THREAD))
+    run, run_par = _segments_driver(dtype, nv)
+    args = (a.data.ctypes.data, x.ctypes.data, out.ctypes.data, a.offsets.ctypes.data,
+            offs.ctypes.data, taps, a.k, a.c_stride, a.i_stride, m, ldx, ldc, length,
+            accumulate, xs, os_)
+    if threads == 1:
+        run(*args, 0, segments)
+    else:
+        _numba.threads()
+        run_par(*args, threads)
+
+
+_segments_drivers: dict[Any, Any] = {}
+
+
+def _segments_driver(dtype: Any, nv: int) -> Any:
+    key = (np.dtype(dtype), nv)
+    return _cached(_segments_drivers, key, lambda: _build_segments_driver(*key))
+
+
+def _build_segments_driver(dtype: Any, nv: int) -> Any:
+    import numba
+
+    size = dtype.itemsize
+    width = _lanes(dtype) * nv
+    t4, t3, t2, t1 = (_tile(dtype, r, nv) for r in (4, 3, 2, 1))
+    assert MR == 4
+
+    @numba.njit(nogil=True)
+    def run(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
+            sa_i: int, m: int, ldb: int, ldc: int, length: int, accumulate: bool,
+            xs: np.ndarray, os_: np.ndarray, s0: int, s1: int) -> None:  # pragma: no cover
+        beta = 1 if accumulate else 0
+        for s in range(s0, s1):
+            for j in range(0, length, width):
+                cols = min(width, length - j)
+                bp = b + size * (xs[s] + j)
+                for i in range(0, m, MR):
+                    ap = a + size * i * sa_i
+                    cp = c + size * (os_[s] + i * ldc + j)
+                    rows = min(MR, m - i)
+                    args = (ap, bp, cp, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols,
+                            beta)
+                    if rows == 4:
+                        t4(*args)
+                    elif rows == 3:
+                        t3(*args)
+                    elif rows == 2:
+                        t2(*args)
+                    else:
+                        t1(*args)
+
+    @numba.njit(nogil=True, parallel=True)
+    def run_par(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
+                sa_i: int, m: int, ldb: int, ldc: int, length: int, accumulate: bool,
+                xs: np.ndarray, os_: np.ndarray, parts: int) -> None:  # pragma: no cover
+        segments = len(xs)
+        for t in numba.prange(parts):
+            run(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, m, ldb, ldc, length, accumulate,
+                xs, os_, segments * t // parts, segments * (t + 1) // parts)
+
+    return run, run_par
 
 
 # Positions kernel (see gemm_positions): (vectors, rows) of its register tiles, by the number
@@ -316,16 +448,21 @@ def gemm_positions(x: np.ndarray, pos: np.ndarray, x_offsets: np.ndarray, c_stri
     macs = m * cols * taps * kc
     threads = 1 if _serial() else min(get_num_threads(), max(1, macs // MIN_MACS_PER_THREAD),
                                       m // rows)
-    run = _positions_driver(dtype, nv, rows)
+    run, run_par = _positions_driver(dtype, nv, rows)
     bounds = [m // rows * t // threads * rows for t in range(threads + 1)]
     flat = out.reshape(-1)
+    args = (x.ctypes.data, w.ctypes.data, offs.ctypes.data, b_offs.ctypes.data, taps, kc,
+            c_stride, pos.ctypes.data, taps * cols, cols)
+    if then is None and threads > 1:  # numba's threads: a hand-off of microseconds
+        _numba.threads()
+        run_par(*args, np.array(bounds, dtype=np.int64), k_block, at, flat, out_stride,
+                min(p_block, bounds[1]))
+        return
 
     def part(t: int) -> None:
         p0, p1 = bounds[t], bounds[t + 1]
         buf = np.empty((min(p_block, p1 - p0), cols), dtype=dtype)
-        run(x.ctypes.data, w.ctypes.data, offs.ctypes.data, b_offs.ctypes.data, taps, kc,
-            c_stride, pos.ctypes.data, taps * cols, cols, p0, p1, k_block, at, flat,
-            out_stride, buf)
+        run(*args, p0, p1, k_block, at, flat, out_stride, buf)
         if then is not None:
             then(p0, p1)
 
@@ -391,7 +528,18 @@ def _build_positions_driver(dtype: Any, nv: int, rows: int) -> Any:
                     if o >= 0:
                         out[o + j * stride] = buf[i - pb, j]
 
-    return run
+    @numba.njit(nogil=True, parallel=True)
+    def run_par(a: int, b: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
+                pos: int, ldb: int, cols: int, bounds: np.ndarray, k_block: int,
+                at: np.ndarray, out: np.ndarray, stride: int,
+                block: int) -> None:  # pragma: no cover - compiled
+        # run over positions [bounds[t], bounds[t + 1]) in thread t, each with its own buffer
+        for t in numba.prange(len(bounds) - 1):
+            buf = np.empty((block, cols), dtype=out.dtype)
+            run(a, b, a_offs, offs, ntaps, kc, sa_c, pos, ldb, cols, bounds[t], bounds[t + 1],
+                k_block, at, out, stride, buf)
+
+    return run, run_par
 
 
 def swap_channels(weight: np.ndarray) -> np.ndarray:
@@ -417,26 +565,32 @@ def swap_channels(weight: np.ndarray) -> np.ndarray:
     out = np.empty((b, a, k), dtype=weight.dtype)
     if out.size:
         swap = _swap_kernel()
-        run_chunks(b, out.size, lambda js: swap(src[:, js], out[js]))
+        _numba.threads()
+        swap(src, out, 1 if _serial() or out.size < SWAP_MIN_PARALLEL else get_num_threads())
     return out.reshape(b, a, *weight.shape[2:])
+
+
+# Elements below which swap_channels runs in one thread (about 20 µs of copying)
+SWAP_MIN_PARALLEL = 1 << 15
 
 
 _swap: Any = None
 
 
 def _swap_kernel() -> Any:
-    # out[j, i, t] = src[i, j, t], one thread's slice of j (src a strided view)
+    # out[j, i, t] = src[i, j, t], the j split into ``parts`` (one per thread)
     global _swap
     if _swap is None:
         numba = _numba._compiled()
 
-        @numba.njit(nogil=True)
-        def swap(src: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+        @numba.njit(nogil=True, parallel=True)
+        def swap(src: np.ndarray, out: np.ndarray, parts: int) -> None:  # pragma: no cover
             a, b, k = src.shape
-            for j in range(b):
-                for i in range(a):
-                    for t in range(k):
-                        out[j, i, t] = src[i, j, t]
+            for p in numba.prange(parts):
+                for j in range(b * p // parts, b * (p + 1) // parts):
+                    for i in range(a):
+                        for t in range(k):
+                            out[j, i, t] = src[i, j, t]
 
         _swap = swap
     return _swap
@@ -620,4 +774,13 @@ def _build_driver(dtype: Any) -> Any:
                 drive(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, i0, i1, ldb, ldc, j0, j1,
                       accumulate, k_block, m_block)
 
-    return numba.njit(nogil=True)(run)
+    serial = numba.njit(nogil=True)(run)
+
+    @numba.njit(nogil=True, parallel=True)
+    def run_par(table: np.ndarray, chunks: np.ndarray, starts: np.ndarray, b: int, ldb: int,
+                accumulate: bool, m_block: int) -> None:  # pragma: no cover - compiled
+        # thread t runs chunks[starts[t]:starts[t + 1]]
+        for t in numba.prange(len(starts) - 1):
+            serial(table, chunks, starts[t:t + 2], b, ldb, accumulate, m_block)
+
+    return serial, run_par
