@@ -389,3 +389,36 @@ def test_compiled_interleave_is_the_numpy_interleave(case):
     with tiles(True):
         gemm._interleave_all(got, src, plan, g0, osl, bias)
     np.testing.assert_array_equal(got, want)  # outputs no phase row reaches keep their 7
+
+
+def test_no_numba_parallel_region_starts_in_a_pool_thread(monkeypatch):
+    # A numba parallel region started from one of upconv's bound pool threads (the batch
+    # shares of by_batch) left PyTorch's OpenMP calls about twice as slow for the rest of
+    # the process: the kernels run there serially.  Layers whose batch is split over the
+    # threads, with the tiles: no parallel launch from a thread in serial mode.
+    par = importlib.import_module("upconv.ops._parallel")
+    nb = importlib.import_module("upconv.ops._numba")
+    launches = []
+    real = nb.threads
+    monkeypatch.setattr(nb, "threads", lambda: (launches.append(par._serial()), real()))
+    monkeypatch.setattr(gemm, "MIN_BATCH_MACS", 0)
+    monkeypatch.setattr(gemm, "MIN_BATCH_COLUMNS", 0)
+    monkeypatch.setattr(tl, "MIN_MACS_PER_THREAD", 1)
+    monkeypatch.setattr(tl, "SWAP_MIN_PARALLEL", 1)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4, 16, 12, 12)).astype(np.float32)
+    w = (0.1 * rng.standard_normal((16, 32, 4, 4))).astype(np.float32)
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(2)
+        with tiles(True):
+            y = upconv.conv_transpose(x, w, stride=2, padding=1)
+            yc = upconv.conv(y, w, stride=2, padding=1)
+            launches_then = list(launches)
+            tl.swap_channels(w)  # (in this thread: a parallel region)
+    finally:
+        upconv.set_num_threads(old)
+    assert_close(y, F.conv_transpose2d(t(x), t(w), None, 2, 1).numpy(), np.float32)
+    assert_close(yc, F.conv2d(t(y), t(w), None, 2, 1).numpy(), np.float32)
+    assert not any(launches)  # never from a thread in serial mode
+    assert launches[len(launches_then):] == [False]  # (the spy sees the launches)

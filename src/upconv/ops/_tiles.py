@@ -564,36 +564,45 @@ def swap_channels(weight: np.ndarray) -> np.ndarray:
     src = np.ascontiguousarray(weight).reshape(a, b, k)
     out = np.empty((b, a, k), dtype=weight.dtype)
     if out.size:
-        swap = _swap_kernel()
-        _numba.threads()
-        swap(src, out, 1 if _serial() or out.size < SWAP_MIN_PARALLEL else get_num_threads())
+        swap, swap_par = _swap_kernels()
+        if _serial() or out.size < SWAP_MIN_PARALLEL:
+            swap(src, out, 0, b)
+        else:
+            _numba.threads()
+            swap_par(src, out, get_num_threads())
     return out.reshape(b, a, *weight.shape[2:])
 
 
 # Elements below which swap_channels runs in one thread (about 20 µs of copying)
 SWAP_MIN_PARALLEL = 1 << 15
+_swaps: dict[Any, Any] = {}
 
 
-_swap: Any = None
+def _swap_kernels() -> Any:
+    # out[j, i, t] = src[i, j, t] for j in [j0, j1); and split over ``parts`` threads.  (The
+    # parallel one is never called from upconv's pool threads: a numba parallel region
+    # started from one of them left PyTorch's OpenMP calls twice as slow afterwards.)
+    return _cached(_swaps, "swap", _build_swaps)
 
 
-def _swap_kernel() -> Any:
-    # out[j, i, t] = src[i, j, t], the j split into ``parts`` (one per thread)
-    global _swap
-    if _swap is None:
-        numba = _numba._compiled()
+def _build_swaps() -> Any:
+    import numba
 
-        @numba.njit(nogil=True, parallel=True)
-        def swap(src: np.ndarray, out: np.ndarray, parts: int) -> None:  # pragma: no cover
-            a, b, k = src.shape
-            for p in numba.prange(parts):
-                for j in range(b * p // parts, b * (p + 1) // parts):
-                    for i in range(a):
-                        for t in range(k):
-                            out[j, i, t] = src[i, j, t]
+    @numba.njit(nogil=True)
+    def swap(src: np.ndarray, out: np.ndarray, j0: int, j1: int) -> None:  # pragma: no cover
+        a, _, k = src.shape
+        for j in range(j0, j1):
+            for i in range(a):
+                for t in range(k):
+                    out[j, i, t] = src[i, j, t]
 
-        _swap = swap
-    return _swap
+    @numba.njit(nogil=True, parallel=True)
+    def swap_par(src: np.ndarray, out: np.ndarray, parts: int) -> None:  # pragma: no cover
+        b = src.shape[1]
+        for p in numba.prange(parts):
+            swap(src, out, b * p // parts, b * (p + 1) // parts)
+
+    return swap, swap_par
 
 
 # ---------------------------------------------------------------------------------------------
