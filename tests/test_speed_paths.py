@@ -202,10 +202,11 @@ def test_positions_conv_path_matches_torch(case, threads, block, out_block):
     taken = []
     real = gemm._conv_positions
     old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS,
-           tl.POSITIONS_OUT_ELEMENTS)
+           tl.POSITIONS_OUT_ELEMENTS, tl.POOL_MIN_MACS_PER_THREAD)
     try:
         upconv.set_num_threads(threads)
         tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS = 1, block
+        tl.POOL_MIN_MACS_PER_THREAD = 1
         tl.POSITIONS_OUT_ELEMENTS = out_block
         with settings(POSITIONS_OUT_CHANNELS=(1, 1 << 30), POSITIONS_MIN_POSITIONS=0,
                       POSITIONS_MIN_ROWS=0,
@@ -214,7 +215,8 @@ def test_positions_conv_path_matches_torch(case, threads, block, out_block):
                                   yt.shape[2:])
     finally:
         upconv.set_num_threads(old[0])
-        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS) = old[1:]
+        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS,
+         tl.POOL_MIN_MACS_PER_THREAD) = old[1:]
     assert taken
     assert y.dtype == case["dtype"]
     assert_close(y, yt, case["dtype"])

@@ -199,18 +199,19 @@ def test_gemm_positions_is_its_sum(case):
     out = np.full((cols, case["p"]), np.nan, dtype=x.dtype)
     keep = frozen(x), frozen(w)
     old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS,
-           tl.POSITIONS_OUT_ELEMENTS)
+           tl.POSITIONS_OUT_ELEMENTS, tl.POOL_MIN_MACS_PER_THREAD)
     seen = []
     try:
         upconv.set_num_threads(case["threads"])
-        tl.MIN_MACS_PER_THREAD = 1
+        tl.MIN_MACS_PER_THREAD = tl.POOL_MIN_MACS_PER_THREAD = 1
         tl.POSITIONS_BLOCK_ELEMENTS = case["k_block"] * taps * 64
         tl.POSITIONS_OUT_ELEMENTS = case["out_block"]
         tl.gemm_positions(x, pos, case["offs"], case["c_stride"], w, out, at, case["p"],
                           then=lambda p0, p1: seen.append((p0, p1)))
     finally:
         upconv.set_num_threads(old[0])
-        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS) = old[1:]
+        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS,
+         tl.POOL_MIN_MACS_PER_THREAD) = old[1:]
     tol = 1e-4 if x.dtype == np.float32 else 1e-10
     written = at >= 0
     np.testing.assert_allclose(out[:, at[written]].T, want[written], rtol=tol, atol=tol)
@@ -377,18 +378,21 @@ def interleaves(draw):
     c0 = draw(st.integers(0, c - 1))
     osl = slice(c0, draw(st.integers(c0 + 1, c)))
     bias = rng.standard_normal(c).astype(dtype) if draw(st.booleans()) else None
-    return plan, src[osl], (n, c, *out), g0, osl, bias
+    return plan, src[osl], (n, c, *out), g0, osl, bias, draw(st.integers(1, 3))
 
 
 @given(interleaves())
 def test_compiled_interleave_is_the_numpy_interleave(case):
-    plan, src, shape, g0, osl, bias = case
+    # (compiled: in one thread, or its channels over ``parts`` of numba's threads)
+    plan, src, shape, g0, osl, bias, parts = case
     want, got = np.full(shape, 7.0, src.dtype), np.full(shape, 7.0, src.dtype)
     with tiles(False):
         gemm._interleave_all(want, src, plan, g0, osl, bias)
     with tiles(True):
-        gemm._interleave_all(got, src, plan, g0, osl, bias)
+        gemm._interleave_all(got, src, plan, g0, osl, bias, parts)
     np.testing.assert_array_equal(got, want)  # outputs no phase row reaches keep their 7
+    nb = importlib.import_module("upconv.ops._numba")
+    assert nb._put_rows.signatures and (parts == 1 or nb._put_rows_par.signatures)
 
 
 def test_no_numba_parallel_region_starts_in_a_pool_thread(monkeypatch):

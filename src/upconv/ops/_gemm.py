@@ -78,7 +78,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _blas, _numba, _tiles
-from ._parallel import MIN_ELEMENTS_PER_THREAD, batch_threads, by_batch, run_chunks
+from ._parallel import (
+    MIN_ELEMENTS_PER_THREAD,
+    _serial,
+    batch_threads,
+    by_batch,
+    get_num_threads,
+    run_chunks,
+)
 
 Slices = tuple[slice, ...]
 Index = tuple[Any, ...]
@@ -929,7 +936,7 @@ def _interleave(y: np.ndarray, src: np.ndarray, combo: Sequence[int], plan: _Pla
 
 
 def _interleave_all(y: np.ndarray, src: np.ndarray, plan: _Plan, g0: int, osl: slice,
-                    bias: np.ndarray | None) -> None:
+                    bias: np.ndarray | None, parts: int = 1) -> None:
     # src (C', P, rows, N, *grid[1:]) holds grid rows g0.. of every phase: _interleave of
     # each.  With numba (and the tiles: the tiles' switch turns both off, and the tests run
     # each path) one compiled pass writes whole output rows from all phases at once, by
@@ -944,7 +951,7 @@ def _interleave_all(y: np.ndarray, src: np.ndarray, plan: _Plan, g0: int, osl: s
     if y.ndim == 4:  # 2-d: a unit middle axis
         y, src = y[:, :, :, None], src[:, :, :, :, None]
     _numba.put_rows(y, src, *tables[:3], np.zeros(y.shape[1], y.dtype) if bias is None
-                    else bias, osl.start or 0, tables[3])
+                    else bias, osl.start or 0, tables[3], parts)
 
 
 @functools.lru_cache(maxsize=256)
@@ -1072,6 +1079,10 @@ def conv_transpose_forward(
     return y[:, :, 0] if nd == 1 else y
 
 
+# Output elements per thread of the compiled interleave (numba's threads): ~30 µs of copying
+MIN_PUT_ELEMENTS = 1 << 16
+
+
 def _phase_weight(weight: np.ndarray, plan: _Plan) -> np.ndarray:
     # (C_in, C_out/G, *k) -> (C_in, *Q, C_out/G, P): the sub-pixel GEMM's weight, stored
     # transposed (K = (c, shift) outer, M = (o, phase) inner) so that each input channel's slab
@@ -1189,6 +1200,11 @@ def conv_transpose_phases(
             r = np.matmul(wm, block.reshape(groups, cin_g * qd, length),
                           out=gemm[:, :, :length])
         r = r.reshape(c_out, phases, r1 - r0, n, *plan.grid[1:])
+
+        if tiles and not _serial():  # numba's threads (a hand-off of microseconds)
+            parts = min(get_num_threads(), c_out, max(1, r.size // MIN_PUT_ELEMENTS))
+            _interleave_all(y, r, plan, r0, slice(0, c_out), bias, parts)
+            continue
 
         def put(osl: slice, r: np.ndarray = r, r0: int = r0) -> None:
             _interleave_all(y, r[osl], plan, r0, osl, bias)

@@ -286,8 +286,19 @@ def _put_rows(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb):  # type: i
                                 y[at + m * step] = src[row + m] + bv
 
 
-_KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather")
-_SERIAL_KERNELS = ("_put_rows",)  # (called from upconv's own threads, one share each)
+def _put_rows_par(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb, parts):  # type: ignore[no-untyped-def]
+    # _put_rows over ``parts`` shares of the channels, one per thread
+    cs = shape[0]
+    for p in prange(parts):
+        o0, o1 = cs * p // parts, cs * (p + 1) // parts
+        if o1 > o0:
+            _put_rows(y, ys, src[o0 * ss[0]:], ss, np.array([o1 - o0, shape[1]]), amap, bmap,
+                      wrun, bias, c0 + o0, nb)
+
+
+_KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
+            "_put_rows_par")
+_SERIAL_KERNELS = ("_put_rows",)  # (also called from upconv's own threads, one share each)
 
 
 _COMPILE_LOCK = threading.Lock()
@@ -499,8 +510,11 @@ def conv_planes(
 
 
 def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
-             wrun: np.ndarray, bias: np.ndarray, c0: int, nb: int) -> None:
+             wrun: np.ndarray, bias: np.ndarray, c0: int, nb: int, parts: int = 1) -> None:
     """Write a block of GEMM rows into ``y`` by index tables (see ``_put_rows``), in place.
+
+    ``parts > 1``: the channels split over that many of numba's threads (never from one of
+    upconv's pool threads: see ``_tiles.swap_channels``).
 
     ``y`` is ``(N, C, OA, OB, OW)`` and ``src`` ``(C', P, A, N, B, W)``, views of one float
     dtype with unit last strides and no negative strides; the caller builds the tables so
@@ -508,8 +522,12 @@ def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
     """
     _compiled()
     (yf, ys), (sf, ss) = _flat(y), _flat(src)
-    _put_rows(yf, ys, sf, ss, np.array([src.shape[0], src.shape[3]], dtype=np.int64), amap,
-              bmap, wrun, bias, c0, nb)
+    shape = np.array([src.shape[0], src.shape[3]], dtype=np.int64)
+    if parts > 1:
+        threads()
+        _put_rows_par(yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb, parts)
+    else:
+        _put_rows(yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb)
 
 
 def _flat(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -50,10 +50,13 @@ NV = 6  # vectors of columns in a register tile
 K_BLOCK_ROWS = 256
 M_BLOCK = 128  # rows per block of rows (a multiple of MR)
 MIN_COLUMN_TILES = 8  # with fewer column tiles, threads split the rows instead
-# Multiply-adds per thread below which one thread is faster: ~0.2 ms of a core, the cost of
-# handing work to a pool thread and back on a virtual machine (60-200 µs each way; 1-d and
-# 3-input-channel layers at batch 1: 0.82-0.85x against 1 << 20).
-MIN_MACS_PER_THREAD = 1 << 23
+# Multiply-adds per thread below which one thread is faster.  The drivers start their threads
+# through numba's parallel loop (OpenMP: a few µs, against 60-200 µs each way for upconv's
+# own pool on a virtual machine): ~20 µs of a core (batch-1 layers with 3 input channels, 1-d,
+# 64 -> 64 k3: 0.82-0.95x against 1 << 23).  With the pool (positions kernel with a bias):
+# ~0.2 ms of a core.
+MIN_MACS_PER_THREAD = 1 << 20
+POOL_MIN_MACS_PER_THREAD = 1 << 23
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -190,19 +193,36 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
     table = np.array(params, dtype=np.int64)
     total = sum(costs)
     threads = 1 if _serial() else min(get_num_threads(), max(1, total // MIN_MACS_PER_THREAD))
-    # Pieces: whole problems in one thread, else each cut into column (or, with few columns,
-    # row) ranges in proportion to its cost; largest first to the least loaded thread.
+    chunks, starts = _pieces(tuple((row[8], row[10], cost) for row, cost in zip(
+        params, costs, strict=True)), threads, width, MR, MIN_COLUMN_TILES)
+    run, run_par = _driver(dtype)
+    args = (x.ctypes.data, ldx, accumulate, M_BLOCK)
+    if threads == 1:
+        run(table, chunks, starts, *args)
+    else:
+        _numba.threads()
+        run_par(table, chunks, starts, *args)
+    del keep  # (the offsets arrays the compiled code read)
+
+
+@functools.lru_cache(maxsize=256)
+def _pieces(problems: tuple[tuple[int, int, int], ...], threads: int, width: int, mr: int,
+            min_tiles: int) -> tuple[np.ndarray, np.ndarray]:
+    # gemm_many's pieces of its (rows, columns, cost) problems: whole problems in one thread,
+    # else each cut into column (or, with few columns, row) ranges in proportion to its cost;
+    # largest first to the least loaded thread.  Rows (problem, i0, i1, j0, j1), thread t's
+    # from starts[t] to starts[t + 1] (read-only: cached by shape).
+    total = sum(cost for _, _, cost in problems)
     pieces: list[tuple[int, int, int, int, int, float]] = []
-    for p, (row, cost) in enumerate(zip(params, costs, strict=True)):
-        m, cols = row[8], row[10]
-        tiles, row_tiles = -(-cols // width), -(-m // MR)
-        by_rows = tiles < MIN_COLUMN_TILES and row_tiles > tiles
+    for p, (m, cols, cost) in enumerate(problems):
+        tiles, row_tiles = -(-cols // width), -(-m // mr)
+        by_rows = tiles < min_tiles and row_tiles > tiles
         units = row_tiles if by_rows else tiles
         count = 1 if threads == 1 else min(units, max(1, round(2 * threads * cost / total)))
         for q in range(count):
             u0, u1 = units * q // count, units * (q + 1) // count
             if by_rows:
-                pieces.append((p, u0 * MR, min(m, u1 * MR), 0, cols, cost * (u1 - u0) / units))
+                pieces.append((p, u0 * mr, min(m, u1 * mr), 0, cols, cost * (u1 - u0) / units))
             else:
                 pieces.append((p, 0, m, u0 * width, min(cols, u1 * width),
                                cost * (u1 - u0) / units))
@@ -214,14 +234,9 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         owned[t].append(i)
     chunks = np.array([pieces[i][:5] for t in range(threads) for i in owned[t]], dtype=np.int64)
     starts = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
-    run, run_par = _driver(dtype)
-    args = (x.ctypes.data, ldx, accumulate, M_BLOCK)
-    if threads == 1:
-        run(table, chunks, starts, *args)
-    else:
-        _numba.threads()
-        run_par(table, chunks, starts, *args)
-    del keep  # (the offsets arrays the compiled code read)
+    chunks.setflags(write=False)
+    starts.setflags(write=False)
+    return chunks, starts
 
 
 def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.ndarray,
@@ -446,7 +461,8 @@ def gemm_positions(x: np.ndarray, pos: np.ndarray, x_offsets: np.ndarray, c_stri
     k_block = max(1, min(kc, POSITIONS_BLOCK_ELEMENTS // max(1, taps * width)))
     p_block = max(rows, POSITIONS_OUT_ELEMENTS // cols // rows * rows)
     macs = m * cols * taps * kc
-    threads = 1 if _serial() else min(get_num_threads(), max(1, macs // MIN_MACS_PER_THREAD),
+    per_thread = MIN_MACS_PER_THREAD if then is None else POOL_MIN_MACS_PER_THREAD
+    threads = 1 if _serial() else min(get_num_threads(), max(1, macs // per_thread),
                                       m // rows)
     run, run_par = _positions_driver(dtype, nv, rows)
     bounds = [m // rows * t // threads * rows for t in range(threads + 1)]
