@@ -484,7 +484,7 @@ def conv_forward(
 
         _split(c_in, ph.size, gather)
         if segments and tiles is not None:  # every output row (N, C_out, .., :), one call
-            xs, ys = _segment_starts(g0, g1, n, c_out, out_size, inner)
+            xs, ys = _segment_starts(g0, g1, n, c_out, tuple(out_size), tuple(inner))
             _tiles.gemm_segments(tiles, ph.reshape(len(combos) * c_in, -1), tile_offs, xs,
                                  y, ys, out_size[-1], math.prod(out_size),
                                  accumulate=bias is not None)
@@ -565,11 +565,12 @@ SEGMENT_FEW_ROWS = 64
 SEGMENT_FEW_ROWS_LENGTH = 16
 
 
-def _segment_starts(g0: int, g1: int, n: int, c_out: int, out_size: Sequence[int],
-                    inner: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+@functools.lru_cache(maxsize=256)
+def _segment_starts(g0: int, g1: int, n: int, c_out: int, out_size: tuple[int, ...],
+                    inner: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     # The output rows of grid rows [g0, g1), in the order (row, sample, inner axes but the
     # last): their starts in the block's phase rows (C_in, rows, N, *inner) and in y's first
-    # channel (N, C_out, *out_size).
+    # channel (N, C_out, *out_size).  (Integers only: cached, the arrays read-only.)
     x_steps = [math.prod(inner[i + 1:]) for i in range(len(inner) - 1)]
     y_steps = [math.prod(out_size[i + 2:]) for i in range(len(inner) - 1)]
     x_in = _grid_offsets(out_size[1:-1], x_steps)
@@ -578,7 +579,10 @@ def _segment_starts(g0: int, g1: int, n: int, c_out: int, out_size: Sequence[int
     samples = np.arange(n, dtype=np.int64)[None, :, None]
     xs = (rows * n + samples) * math.prod(inner) + x_in
     ys = (rows + g0) * math.prod(out_size[1:]) + samples * (c_out * math.prod(out_size)) + y_in
-    return xs.reshape(-1), ys.reshape(-1)
+    xs, ys = xs.reshape(-1), ys.reshape(-1)
+    xs.setflags(write=False)
+    ys.setflags(write=False)
+    return xs, ys
 
 
 # The positions kernel (see _conv_positions) replaces the gather of strided input phases, so
