@@ -303,14 +303,15 @@ def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.n
     per = -(-length // chunks)  # even chunks: 128 = 2 x 64, not 96 + 32
     nv = -(-per // lanes)
     macs = segments * length * m * taps * a.k
-    threads = 1 if _serial() else min(get_num_threads(), segments,
+    # (threads split the segments, or with fewer segments than threads the rows)
+    threads = 1 if _serial() else min(get_num_threads(), max(segments, -(-m // MR)),
                                       max(1, macs // MIN_MACS_PER_THREAD))
     run, run_par = _segments_driver(dtype, nv)
     args = (a.data.ctypes.data, x.ctypes.data, out.ctypes.data, a.offsets.ctypes.data,
             offs.ctypes.data, taps, a.k, a.c_stride, a.i_stride, m, ldx, ldc, length,
             accumulate, xs, os_)
     if threads == 1:
-        run(*args, 0, segments)
+        run(*args, 0, segments, 0, m)
     else:
         _numba.threads()
         run_par(*args, threads)
@@ -335,16 +336,18 @@ def _build_segments_driver(dtype: Any, nv: int) -> Any:
     @numba.njit(nogil=True)
     def run(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
             sa_i: int, m: int, ldb: int, ldc: int, length: int, accumulate: bool,
-            xs: np.ndarray, os_: np.ndarray, s0: int, s1: int) -> None:  # pragma: no cover
+            xs: np.ndarray, os_: np.ndarray, s0: int, s1: int, i0: int,
+            i1: int) -> None:  # pragma: no cover
+        # segments [s0, s1), rows [i0, i1) of the m
         beta = 1 if accumulate else 0
         for s in range(s0, s1):
             for j in range(0, length, width):
                 cols = min(width, length - j)
                 bp = b + size * (xs[s] + j)
-                for i in range(0, m, MR):
+                for i in range(i0, i1, MR):
                     ap = a + size * i * sa_i
                     cp = c + size * (os_[s] + i * ldc + j)
-                    rows = min(MR, m - i)
+                    rows = min(MR, i1 - i)
                     args = (ap, bp, cp, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols,
                             beta)
                     if rows == 4:
@@ -361,9 +364,15 @@ def _build_segments_driver(dtype: Any, nv: int) -> Any:
                 sa_i: int, m: int, ldb: int, ldc: int, length: int, accumulate: bool,
                 xs: np.ndarray, os_: np.ndarray, parts: int) -> None:  # pragma: no cover
         segments = len(xs)
+        tiles = -(-m // MR)
         for t in numba.prange(parts):
+            if segments >= parts:
+                s0, s1, i0, i1 = segments * t // parts, segments * (t + 1) // parts, 0, m
+            else:  # each part all segments, a share of the row tiles
+                s0, s1 = 0, segments
+                i0, i1 = MR * (tiles * t // parts), min(m, MR * (tiles * (t + 1) // parts))
             run(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, m, ldb, ldc, length, accumulate,
-                xs, os_, segments * t // parts, segments * (t + 1) // parts)
+                xs, os_, s0, s1, i0, i1)
 
     return run, run_par
 
