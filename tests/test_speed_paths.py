@@ -44,6 +44,23 @@ def settings(**values: int) -> Iterator[None]:
 
 
 @contextmanager
+def tile_settings(threads: int, **values: object) -> Iterator[None]:
+    """upconv's thread count and constants (or functions) of upconv.ops._tiles, for the
+    duration."""
+    tl = importlib.import_module("upconv.ops._tiles")
+    old = upconv.get_num_threads(), {name: getattr(tl, name) for name in values}
+    upconv.set_num_threads(threads)
+    for name, value in values.items():
+        setattr(tl, name, value)
+    try:
+        yield
+    finally:
+        upconv.set_num_threads(old[0])
+        for name, value in old[1].items():
+            setattr(tl, name, value)
+
+
+@contextmanager
 def tiles(on: bool) -> Iterator[None]:
     """The compiled register tiles (upconv.ops._tiles) on, or off: the NumPy/BLAS paths."""
     with env_var("UPCONV_TILES", "1" if on else "0"):
@@ -186,37 +203,32 @@ def test_conv_kernel_matches_torch(case):
     assert_unchanged(keep, x, w)
 
 
+def one_group(case):
+    """A convolution case with one group (its channels per group), its arrays, PyTorch's
+    output and the padding before each axis."""
+    case.update(groups=1, cin=case["cin"] // case["groups"], cout=case["cout"] // case["groups"])
+    x, w, b = case_arrays(case, transposed=False)
+    return x, w, b, conv_reference(case, x, w, b), [p for p, _ in case["pairs"]]
+
+
 @given(conv_cases(), st.integers(1, 3), st.sampled_from([1, 64, 1 << 16]),
        st.sampled_from([1, 100, 1 << 13]))
 def test_positions_conv_path_matches_torch(case, threads, block, out_block):
     # The positions kernel (_tiles.gemm_positions) for every shape: zero-padded input or
     # none, channel blocks, blocks of positions, one thread or several, against PyTorch.
-    tl = importlib.import_module("upconv.ops._tiles")
     if all(s == 1 for s in case["stride"]):  # (strided convolutions take this path)
         case["stride"] = (2, *case["stride"][1:])
-    case.update(groups=1, cin=case["cin"] // case["groups"], cout=case["cout"] // case["groups"])
-    x, w, b = case_arrays(case, transposed=False)
+    x, w, b, yt, before = one_group(case)
     keep = frozen(x, w)
-    yt = conv_reference(case, x, w, b)
-    before = [p for p, _ in case["pairs"]]
     taken = []
     real = gemm._conv_positions
-    old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS,
-           tl.POSITIONS_OUT_ELEMENTS, tl.POOL_MIN_MACS_PER_THREAD)
-    try:
-        upconv.set_num_threads(threads)
-        tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS = 1, block
-        tl.POOL_MIN_MACS_PER_THREAD = 1
-        tl.POSITIONS_OUT_ELEMENTS = out_block
-        with settings(POSITIONS_OUT_CHANNELS=(1, 1 << 30), POSITIONS_MIN_POSITIONS=0,
-                      POSITIONS_MIN_ROWS=0,
-                      _conv_positions=lambda *a: (taken.append(1), real(*a))), tiles(True):
-            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"], 1,
-                                  yt.shape[2:])
-    finally:
-        upconv.set_num_threads(old[0])
-        (tl.MIN_MACS_PER_THREAD, tl.POSITIONS_BLOCK_ELEMENTS, tl.POSITIONS_OUT_ELEMENTS,
-         tl.POOL_MIN_MACS_PER_THREAD) = old[1:]
+    with tile_settings(threads, MIN_MACS_PER_THREAD=1, POOL_MIN_MACS_PER_THREAD=1,
+                       POSITIONS_BLOCK_ELEMENTS=block, POSITIONS_OUT_ELEMENTS=out_block), \
+            settings(POSITIONS_OUT_CHANNELS=(1, 1 << 30), POSITIONS_MIN_POSITIONS=0,
+                     POSITIONS_MIN_ROWS=0,
+                     _conv_positions=lambda *a: (taken.append(1), real(*a))), tiles(True):
+        y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"], 1,
+                              yt.shape[2:])
     assert taken
     assert y.dtype == case["dtype"]
     assert_close(y, yt, case["dtype"])
@@ -229,25 +241,16 @@ def test_segments_conv_path_matches_torch(case, threads, budget):
     # for every shape (1-3-d, strides, dilations, padding, bias, one block of phases or many),
     # against PyTorch.
     tl = importlib.import_module("upconv.ops._tiles")
-    case.update(groups=1, cin=case["cin"] // case["groups"], cout=case["cout"] // case["groups"])
-    x, w, b = case_arrays(case, transposed=False)
+    x, w, b, yt, before = one_group(case)
     keep = frozen(x, w)
-    yt = conv_reference(case, x, w, b)
-    before = [p for p, _ in case["pairs"]]
     calls = []
     real = tl.gemm_segments
-    old = upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.gemm_segments
-    try:
-        upconv.set_num_threads(threads)
-        tl.MIN_MACS_PER_THREAD = 1
-        tl.gemm_segments = lambda *a, **k: (calls.append(1), real(*a, **k))
-        with settings(POSITIONS_OUT_CHANNELS=(0, 0), SEGMENT_MIN_LENGTH=0, DIRECT_MAX_CHANNELS=0,
-                      _TINY_GROUP=0), block_budget(budget), tiles(True):
-            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"], 1,
-                                  yt.shape[2:])
-    finally:
-        upconv.set_num_threads(old[0])
-        tl.MIN_MACS_PER_THREAD, tl.gemm_segments = old[1:]
+    with tile_settings(threads, MIN_MACS_PER_THREAD=1,
+                       gemm_segments=lambda *a, **k: (calls.append(1), real(*a, **k))), \
+            settings(POSITIONS_OUT_CHANNELS=(0, 0), SEGMENT_MIN_LENGTH=0,
+                     DIRECT_MAX_CHANNELS=0, _TINY_GROUP=0), block_budget(budget), tiles(True):
+        y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"], 1,
+                              yt.shape[2:])
     combos = gemm._conv_plan(1, w.shape[2:], tuple(case["stride"]), tuple(case["dilation"]),
                              yt.shape[2:])[2]
     assert bool(calls) == (len(combos) < np.prod(w.shape[2:]))  # (else: one phase per tap)

@@ -330,8 +330,7 @@ def _build_segments_driver(dtype: Any, nv: int) -> Any:
 
     size = dtype.itemsize
     width = _lanes(dtype) * nv
-    t4, t3, t2, t1 = (_tile(dtype, r, nv) for r in (4, 3, 2, 1))
-    assert MR == 4
+    tile_rows = _row_tiles(dtype, nv)
 
     @numba.njit(nogil=True)
     def run(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
@@ -347,17 +346,8 @@ def _build_segments_driver(dtype: Any, nv: int) -> Any:
                 for i in range(i0, i1, MR):
                     ap = a + size * i * sa_i
                     cp = c + size * (os_[s] + i * ldc + j)
-                    rows = min(MR, i1 - i)
-                    args = (ap, bp, cp, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols,
-                            beta)
-                    if rows == 4:
-                        t4(*args)
-                    elif rows == 3:
-                        t3(*args)
-                    elif rows == 2:
-                        t2(*args)
-                    else:
-                        t1(*args)
+                    tile_rows(min(MR, i1 - i), ap, bp, cp, a_offs, offs, ntaps, kc, sa_c, sa_i,
+                              ldb, ldc, cols, beta)
 
     @numba.njit(nogil=True, parallel=True)
     def run_par(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
@@ -761,13 +751,36 @@ def _tile(dtype: Any, rows: int, nv: int = NV, indexed: bool = False) -> Any:
     return tile
 
 
+def _row_tiles(dtype: Any, nv: int) -> Any:
+    # A compiled call of the register tile with 1 to MR rows (the last row tile of a block
+    # may have fewer): tile_rows(rows, *the tile's arguments).
+    import numba
+
+    t4, t3, t2, t1 = (_tile(dtype, r, nv) for r in (4, 3, 2, 1))
+    assert MR == 4
+
+    @numba.njit(nogil=True, inline="always")
+    def tile_rows(rows: int, a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int,
+                  kc: int, sa_c: int, sa_i: int, ldb: int, ldc: int, cols: int,
+                  beta: int) -> None:  # pragma: no cover - compiled
+        if rows == 4:
+            t4(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols, beta)
+        elif rows == 3:
+            t3(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols, beta)
+        elif rows == 2:
+            t2(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols, beta)
+        else:
+            t1(a, b, c, a_offs, offs, ntaps, kc, sa_c, sa_i, ldb, ldc, cols, beta)
+
+    return tile_rows
+
+
 def _build_driver(dtype: Any) -> Any:
     import numba
 
     size = dtype.itemsize
     width = _lanes(dtype) * NV
-    t4, t3, t2, t1 = (_tile(dtype, r) for r in (4, 3, 2, 1))
-    assert MR == 4
+    tile_rows = _row_tiles(dtype, NV)
 
     @numba.njit(nogil=True)
     def drive(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
@@ -785,17 +798,8 @@ def _build_driver(dtype: Any) -> Any:
                     for i in range(ib, ie, MR):
                         ap = a + size * (i * sa_i + c0 * sa_c)
                         cp = c + size * (i * ldc + j)
-                        rows = min(MR, m - i)
-                        args = (ap, bp, cp, a_offs, offs, ntaps, kn, sa_c, sa_i, ldb, ldc, cols,
-                                beta)
-                        if rows == 4:
-                            t4(*args)
-                        elif rows == 3:
-                            t3(*args)
-                        elif rows == 2:
-                            t2(*args)
-                        else:
-                            t1(*args)
+                        tile_rows(min(MR, m - i), ap, bp, cp, a_offs, offs, ntaps, kn, sa_c,
+                                  sa_i, ldb, ldc, cols, beta)
 
     def run(table: np.ndarray, chunks: np.ndarray, starts: np.ndarray, b: int, ldb: int,
             accumulate: bool, m_block: int) -> None:  # pragma: no cover - compiled
