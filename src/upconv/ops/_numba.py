@@ -5,8 +5,9 @@ has no channel sum for a GEMM, and max unpooling is a scatter whose fancy indexi
 than the memory it moves.  Here they are plain loops over output planes, compiled by numba
 and run on :func:`upconv.get_num_threads` threads (``prange`` over planes, each plane written
 by one thread only).  And the GEMM kernels' interleave of output phases into the output
-(:func:`put_rows`), a strided copy that NumPy runs at ~1 ns per element, is one serial loop
-over whole output rows here, called from upconv's own threads on their share of channels.
+(:func:`put_rows`), a strided copy that NumPy runs at ~1 ns per element, is one loop over
+whole output rows here, run serially in upconv's own threads on their share of channels, or
+over numba's threads.
 
 The pure NumPy kernels stay the default: this module is used only when numba imports and the
 environment variable ``UPCONV_NUMBA`` is not ``"0"`` (:func:`available`), and numba itself is

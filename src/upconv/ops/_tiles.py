@@ -24,9 +24,12 @@ outer and taps inner, so consecutive steps read the same input row at nearby shi
 tails use masked loads and stores, so nothing outside the requested columns is read or
 written, and the wrapper checks every read against its operand before calling compiled code.
 Loops go over channel blocks (L2-sized), blocks of rows, column tiles and row tiles; threads
-(upconv's own pool, bound one per CPU: see ``_parallel``) take disjoint column ranges, or row
-ranges when the columns are few, and :func:`gemm_many` spreads several problems' pieces over
-them by cost.  Sums run in a fixed order (channel, then tap), one rounding per multiply-add.
+(numba's OpenMP team, started in microseconds, where a hand-off to upconv's own pool costs
+60-200 µs on a virtual machine; never from inside a pool thread) take disjoint column ranges,
+or row ranges when the columns are few, and :func:`gemm_many` spreads several problems' pieces
+over them by cost.  :func:`gemm_segments` writes short column runs (a convolution's output
+rows) each where it belongs in the output.  Sums run in a fixed order (channel, then tap), one
+rounding per multiply-add.
 Used only when numba is installed and ``UPCONV_TILES`` is not ``"0"`` (:func:`available`).
 """
 
@@ -247,8 +250,9 @@ def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.n
     ``out.flat[out_starts[s] + i * ldc + j] (+)= sum_t sum_c A[t, c, i] * x[0, x_starts[s] +
     offsets[t] + c * ldx + j]`` for ``j < length``.  A convolution's output rows, written
     straight into ``(N, C_out, *O)`` (``ldc`` the channel stride): no products buffer to copy
-    out and no padding columns computed.  The segments are split over threads.  Raises
-    ``ValueError`` when a read or a write would leave its array.
+    out and no padding columns computed.  The segments are split over threads (with fewer
+    segments than threads, the rows).  Raises ``ValueError`` when a read or a write would
+    leave its array.
 
     Examples
     --------
