@@ -338,6 +338,17 @@ def threads() -> None:
     numba.set_num_threads(max(1, min(get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
+def launch(kernel: Any, *args: Any) -> Any:
+    """``kernel(*args)``, a compiled parallel loop, on numba's threads with upconv's count.
+
+    Callers never launch from one of upconv's pool threads (a share of ``by_batch``): a
+    numba parallel region started there left PyTorch's OpenMP calls about twice as slow for
+    the rest of the process.  There the kernels run their serial versions instead.
+    """
+    threads()
+    return kernel(*args)
+
+
 # ---------------------------------------------------------------------------------------------
 # Wrappers: cast, lift to three spatial axes, call
 
@@ -525,8 +536,7 @@ def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
     (yf, ys), (sf, ss) = _flat(y), _flat(src)
     shape = np.array([src.shape[0], src.shape[3]], dtype=np.int64)
     if parts > 1:
-        threads()
-        _put_rows_par(yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb, parts)
+        launch(_put_rows_par, yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb, parts)
     else:
         _put_rows(yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb)
 

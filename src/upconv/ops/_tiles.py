@@ -137,6 +137,16 @@ def gemm(a: Weights, x: np.ndarray, offsets: np.ndarray, out: np.ndarray,
     gemm_many([(a, offsets, out)], x, accumulate)
 
 
+def _rows_of(x: np.ndarray, who: str) -> tuple[int, int]:
+    # The row stride of the tiles' input rows x (2-d, unit column stride) and the elements
+    # readable from its first one.
+    size = x.dtype.itemsize
+    if x.ndim != 2 or x.strides[1] != size or x.strides[0] % size or x.shape[0] == 0:
+        raise ValueError(f"_tiles.{who}: x must be 2-d with unit column stride")
+    ldx = x.strides[0] // size
+    return ldx, (x.shape[0] - 1) * ldx + x.shape[1]
+
+
 def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.ndarray,
               accumulate: bool = False) -> None:
     """:func:`gemm` for several ``(a, offsets, out)`` over the same ``x``, in one compiled call.
@@ -159,10 +169,7 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
     """
     dtype = x.dtype
     size = dtype.itemsize
-    if x.ndim != 2 or x.strides[1] != size or x.strides[0] % size or x.shape[0] == 0:
-        raise ValueError("_tiles.gemm: x must be 2-d with unit column stride")
-    ldx = x.strides[0] // size
-    extent = (x.shape[0] - 1) * ldx + x.shape[1]
+    ldx, extent = _rows_of(x, "gemm")
     if dtype not in _DTYPES:
         raise ValueError(f"_tiles.gemm: dtype {dtype} is not float32 or float64")
     width = _lanes(dtype) * NV
@@ -197,19 +204,18 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
     total = sum(costs)
     threads = 1 if _serial() else min(get_num_threads(), max(1, total // MIN_MACS_PER_THREAD))
     chunks, starts = _pieces(tuple((row[8], row[10], cost) for row, cost in zip(
-        params, costs, strict=True)), threads, width, MR, MIN_COLUMN_TILES)
+        params, costs, strict=True)), threads, width, MIN_COLUMN_TILES)
     run, run_par = _driver(dtype)
     args = (x.ctypes.data, ldx, accumulate, M_BLOCK)
     if threads == 1:
         run(table, chunks, starts, *args)
     else:
-        _numba.threads()
-        run_par(table, chunks, starts, *args)
+        _numba.launch(run_par, table, chunks, starts, *args)
     del keep  # (the offsets arrays the compiled code read)
 
 
 @functools.lru_cache(maxsize=256)
-def _pieces(problems: tuple[tuple[int, int, int], ...], threads: int, width: int, mr: int,
+def _pieces(problems: tuple[tuple[int, int, int], ...], threads: int, width: int,
             min_tiles: int) -> tuple[np.ndarray, np.ndarray]:
     # gemm_many's pieces of its (rows, columns, cost) problems: whole problems in one thread,
     # else each cut into column (or, with few columns, row) ranges in proportion to its cost;
@@ -218,14 +224,14 @@ def _pieces(problems: tuple[tuple[int, int, int], ...], threads: int, width: int
     total = sum(cost for _, _, cost in problems)
     pieces: list[tuple[int, int, int, int, int, float]] = []
     for p, (m, cols, cost) in enumerate(problems):
-        tiles, row_tiles = -(-cols // width), -(-m // mr)
+        tiles, row_tiles = -(-cols // width), -(-m // MR)
         by_rows = tiles < min_tiles and row_tiles > tiles
         units = row_tiles if by_rows else tiles
         count = 1 if threads == 1 else min(units, max(1, round(2 * threads * cost / total)))
         for q in range(count):
             u0, u1 = units * q // count, units * (q + 1) // count
             if by_rows:
-                pieces.append((p, u0 * mr, min(m, u1 * mr), 0, cols, cost * (u1 - u0) / units))
+                pieces.append((p, u0 * MR, min(m, u1 * MR), 0, cols, cost * (u1 - u0) / units))
             else:
                 pieces.append((p, 0, m, u0 * width, min(cols, u1 * width),
                                cost * (u1 - u0) / units))
@@ -268,14 +274,11 @@ def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.n
     array([ 9., 11.,  0.,  0.,  1.,  3.], dtype=float32)
     """
     dtype = x.dtype
-    size = dtype.itemsize
     if dtype not in _DTYPES or a.data.dtype != dtype or out.dtype != dtype:
         raise ValueError(f"_tiles.gemm_segments: dtypes {x.dtype}, {a.data.dtype}, {out.dtype}")
-    if x.ndim != 2 or x.strides[1] != size or x.strides[0] % size or x.shape[0] == 0:
-        raise ValueError("_tiles.gemm_segments: x must be 2-d with unit column stride")
+    ldx, extent = _rows_of(x, "gemm_segments")
     if not out.flags.c_contiguous or len(offsets) != len(a.offsets) or ldc < 0 or length < 0:
         raise ValueError("_tiles.gemm_segments: operands do not match")
-    ldx = x.strides[0] // size
     xs = np.ascontiguousarray(x_starts, dtype=np.int64)
     os_ = np.ascontiguousarray(out_starts, dtype=np.int64)
     if len(xs) != len(os_):
@@ -295,7 +298,6 @@ def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.n
                 for i in range(m):
                     flat[o + i * ldc:o + i * ldc + length] = 0
         return
-    extent = (x.shape[0] - 1) * ldx + x.shape[1]
     low = int(xs.min()) + int(offs.min())
     high = int(xs.max()) + int(offs.max()) + (a.k - 1) * ldx + length
     if low < 0 or high > extent:
@@ -317,8 +319,7 @@ def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.n
     if threads == 1:
         run(*args, 0, segments, 0, m)
     else:
-        _numba.threads()
-        run_par(*args, threads)
+        _numba.launch(run_par, *args, threads)
 
 
 _segments_drivers: dict[Any, Any] = {}
@@ -473,9 +474,8 @@ def gemm_positions(x: np.ndarray, pos: np.ndarray, x_offsets: np.ndarray, c_stri
     args = (x.ctypes.data, w.ctypes.data, offs.ctypes.data, b_offs.ctypes.data, taps, kc,
             c_stride, pos.ctypes.data, taps * cols, cols)
     if then is None and threads > 1:  # numba's threads: a hand-off of microseconds
-        _numba.threads()
-        run_par(*args, np.array(bounds, dtype=np.int64), k_block, at, flat, out_stride,
-                min(p_block, bounds[1]))
+        _numba.launch(run_par, *args, np.array(bounds, dtype=np.int64), k_block, at, flat,
+                      out_stride, min(p_block, bounds[1]))
         return
 
     def part(t: int) -> None:
@@ -587,8 +587,7 @@ def swap_channels(weight: np.ndarray) -> np.ndarray:
         if _serial() or out.size < SWAP_MIN_PARALLEL:
             swap(src, out, 0, b)
         else:
-            _numba.threads()
-            swap_par(src, out, get_num_threads())
+            _numba.launch(swap_par, src, out, get_num_threads())
     return out.reshape(b, a, *weight.shape[2:])
 
 
