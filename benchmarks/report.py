@@ -39,7 +39,8 @@ def render(data: dict[str, Any], title: str = "Benchmark suite") -> str:
         + f"; {m.get('cpus')} CPUs, {m.get('threads')} threads each; BLAS: {_blas(m)}; "
         f"float32 GEMM peak measured in the run: {m.get('gemm_peak_gflops', 0):.0f} GFLOP/s; "
         f"medians of {data.get('repeats')} runs after warm-up, interleaved. "
-        f"Platform: {m.get('platform')}.",
+        f"Platform: {m.get('platform')}."
+        + (f" Allocator: {m['allocator']}." if m.get("allocator") else ""),
         "",
         "Ratio = upconv `auto` time / torch time (< 1: upconv faster). Memory: peak extra MB in "
         "a child process, torch / upconv.",

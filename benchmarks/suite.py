@@ -32,6 +32,16 @@ import upconv
 from upconv.ops import _numba
 
 THREADS = 2
+# The allocator condition both libraries are timed under (glibc; set before the process starts,
+# see ``reexec``): with glibc's defaults a freed block of >= 128 KiB goes back to the system
+# and the next one page-faults on first touch, ~4 µs per 4 KiB page on this kind of virtual
+# machine, until frees of larger blocks raise glibc's threshold for the rest of the process.
+# Which side of that a case lands on depends on what ran before it: PyTorch's depthwise
+# conv_transpose at batch 8 measured 0.7 ms or 8-10 ms in the same process.  So the suite
+# fixes the steady state of a long-running loop, where blocks up to 32 MiB (glibc's largest
+# threshold) are reused: deterministic, and fair to both.  ``--malloc system`` keeps the
+# defaults.
+MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
 BLOCK = 5  # consecutive timed runs of one function before switching to the next
 SETTLE = 0.1  # seconds of pause before each block: the other library's threads stop spinning
 
@@ -306,12 +316,46 @@ def measure_memory(argv: list[str]) -> dict[str, dict[str, float | None]]:
     import subprocess
 
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_TRIM_THRESHOLD_="65536")
+    env.pop("GLIBC_TUNABLES", None)  # (the timing condition would override these)
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "--memory-worker", *argv],
                           capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
         print(f"memory measurement failed: {proc.stderr.strip()[-500:]}", file=sys.stderr)
         return {}
     return dict(json.loads(proc.stdout))
+
+
+def allocator() -> str:
+    """The allocator condition of this process, as the table header states it."""
+    if MALLOC_TUNABLES in os.environ.get("GLIBC_TUNABLES", ""):
+        return "glibc, freed blocks up to 32 MiB reused (GLIBC_TUNABLES=" + MALLOC_TUNABLES + ")"
+    return "system default (glibc: freed blocks of >= 128 KiB returned, dynamic threshold)"
+
+
+def reexec(argv: list[str]) -> None:
+    """Restart ``python -m benchmarks`` under :data:`MALLOC_TUNABLES` unless it already is.
+
+    glibc reads its tunables only at start-up.  Not for ``--malloc system``, the memory worker
+    (its own settings) or non-glibc platforms.
+    """
+    if ("--memory-worker" in argv or "system" in _malloc_choice(argv)
+            or platform.libc_ver()[0] != "glibc"
+            or MALLOC_TUNABLES in os.environ.get("GLIBC_TUNABLES", "")):
+        return
+    old = os.environ.get("GLIBC_TUNABLES")
+    env = dict(os.environ, GLIBC_TUNABLES=f"{old}:{MALLOC_TUNABLES}" if old else MALLOC_TUNABLES)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *argv], env)
+
+
+def _malloc_choice(argv: list[str]) -> str:
+    for i, a in enumerate(argv):
+        if a.startswith("--malloc="):
+            return a.split("=", 1)[1]
+        if a == "--malloc" and i + 1 < len(argv):
+            return argv[i + 1]
+    return "reuse"
 
 
 def geomean(values: list[float]) -> float:
@@ -338,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-memory", action="store_true", help="skip the memory column")
     parser.add_argument("--smoke", action="store_true",
                         help="CI smoke mode: one small case, values checked, no memory column")
+    parser.add_argument("--malloc", choices=("reuse", "system"), default="reuse",
+                        help="allocator condition of the timings: 'reuse' (default; `python -m "
+                             "benchmarks` restarts itself under MALLOC_TUNABLES) or 'system'")
     parser.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.memory_worker:
@@ -362,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             if _numba.available() else
             "off (" + ("UPCONV_NUMBA=0" if _numba.version() else "numba not installed") + ")")
     print(f"# compiled path: {fast}")
+    print(f"# allocator: {allocator()}")
     print(f"# float32 GEMM peak measured now: {peak:.1f} GFLOP/s; medians of {args.repeats} "
           f"runs after warm-up, interleaved in blocks of {BLOCK}")
     rng = np.random.default_rng(0)
@@ -420,7 +468,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": THREADS,
-                    "blas": blas, "gemm_peak_gflops": peak, "env": env},
+                    "blas": blas, "gemm_peak_gflops": peak, "env": env,
+                    "allocator": allocator()},
         "versions": {"upconv": upconv.__version__, "torch": torch.__version__,
                      "numpy": np.__version__, "numba": _numba.version()},
         "numba_path": _numba.available(),
