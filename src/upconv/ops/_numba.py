@@ -71,67 +71,136 @@ def version() -> str | None:
 
 def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  # type: ignore[no-untyped-def]
                   n_h, groups, buf_len, covered, chunks):
-    # One (n, o) plane per iteration, in output-phase form (see _gemm): tap t adds x * w[t]
-    # into the buffer of its output phase at its shift, and with the input plane laid out
-    # with Q - 1 zero columns after each inner axis (extents hp, wp) that is one long
-    # contiguous multiply-add over the whole plane.  The phases are then interleaved into the
-    # output: dmap/hmap[t] = (phase index or -1, grid index) per output position of the outer
-    # axes; wrun[phase] = (first output, first grid index, count) of the last axis, whose
-    # outputs of one phase are every s-th.  Outputs no phase reaches are 0 + bias.
+    # One (n, o) plane per iteration, in output-phase form (see _gemm): output phase P at
+    # grid entry v sums x[v - off_t] * w[t] over its taps t, x laid out with Q - 1 zero
+    # columns after each inner axis (extents hp, wp) and off_t zeros before: so each phase
+    # is long contiguous multiply-adds, four taps per pass (each sum still adds its taps in
+    # order), written once instead of read and written per tap.  The phases are then
+    # interleaved into the output: dmap/hmap[t] = (phase index or -1, grid index) per output
+    # position of the outer axes; wrun[phase] = (first output, first grid index, count) of
+    # the last axis, whose outputs of one phase are every s-th.  Outputs no phase reaches are
+    # 0 + bias.  Arrays are indexed flat, with unsigned offsets (no views or negative-index
+    # fix-ups in the loops).
     n, c_in, d_in, h_in, w_in = x.shape
     cout_g, k = w.shape[1], w.shape[2]
-    c_out, od, oh = y.shape[1], y.shape[2], y.shape[3]
+    c_out, od, oh, ow = y.shape[1], y.shape[2], y.shape[3], y.shape[4]
     cin_g = c_in // groups
     phases = tap_combo.max() + 1
     n_w = wrun.shape[0]
-    sw = wrun[0, 3]
-    plane_len = d_in * hp * wp
+    sw = np.uint64(wrun[0, 3])
     planes = n * c_out
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    plane_in, plane_out = d_in * h_in * w_in, od * oh * ow
+    lead = tap_off.max()
+    length = np.uint64(buf_len)
+    # the taps of each phase, in order: order[starts[P]:starts[P + 1]]
+    starts = np.zeros(phases + 1, np.int64)
+    for t in range(k):
+        starts[tap_combo[t] + 1] += 1
+    for p in range(phases):
+        starts[p + 1] += starts[p]
+    order = np.empty(k, np.int64)
+    fill = starts[:phases].copy()
+    for t in range(k):
+        order[fill[tap_combo[t]]] = t
+        fill[tap_combo[t]] += 1
+    # the last axis at stride 2 with phases at outputs 0 and 1: both interleaved in one loop
+    pair = n_w == 2 and sw == 2 and wrun[0, 0] + wrun[1, 0] == 1
+    even = 0 if wrun[0, 0] == 0 else 1
+    one, two = np.uint64(1), np.uint64(2)
+    ce, co = np.uint64(wrun[even, 2]), np.uint64(wrun[1 - even, 2])
+    both = min(ce, co)
     for chunk in prange(chunks):
-        # buffers once per chunk of planes: each plane writes the same entries of xp (its zero
-        # columns stay zero), and buf is cleared
-        xp = np.zeros(plane_len, y.dtype)
-        buf = np.empty((phases, buf_len), y.dtype)
+        # buffers once per chunk of planes: each plane writes the same entries of xq (its zero
+        # columns stay zero)
+        xq = np.zeros(lead + buf_len, y.dtype)
+        buf = np.empty(phases * buf_len, y.dtype)
+        zero = xq[0] * 0  # (of the arrays' dtype)
         for plane in range(planes * chunk // chunks, planes * (chunk + 1) // chunks):
             b = plane // c_out
             o = plane % c_out
             g = o // cout_g
             oo = o % cout_g
-            buf[:] = 0
             for ci in range(cin_g):
                 c = g * cin_g + ci
+                x0 = (b * c_in + c) * plane_in
                 for zd in range(d_in):
                     for zh in range(h_in):
-                        base = (zd * hp + zh) * wp
-                        xp[base:base + w_in] = x[b, c, zd, zh]
-                for t in range(k):
-                    wv = w[c, oo, t]
-                    off = tap_off[t]
-                    row = buf[tap_combo[t], off:off + plane_len]
-                    for u in range(plane_len):
-                        row[u] += xp[u] * wv
+                        at = np.uint64(lead + (zd * hp + zh) * wp)
+                        src = np.uint64(x0 + (zd * h_in + zh) * w_in)
+                        for m in range(np.uint64(w_in)):
+                            xq[at + m] = xf[src + m]
+                for p in range(phases):
+                    dst = np.uint64(p * buf_len)
+                    i = starts[p]
+                    while i < starts[p + 1]:
+                        fresh = ci == 0 and i == starts[p]  # the sums start at 0
+                        t0 = order[i]
+                        q0 = np.uint64(lead - tap_off[t0])
+                        w0 = w[c, oo, t0]
+                        if i + 4 <= starts[p + 1]:
+                            t1, t2, t3 = order[i + 1], order[i + 2], order[i + 3]
+                            q1 = np.uint64(lead - tap_off[t1])
+                            q2 = np.uint64(lead - tap_off[t2])
+                            q3 = np.uint64(lead - tap_off[t3])
+                            w1, w2, w3 = w[c, oo, t1], w[c, oo, t2], w[c, oo, t3]
+                            if fresh:  # (two loops: no branch in the vector loop)
+                                for u in range(length):
+                                    v = zero + xq[q0 + u] * w0
+                                    v += xq[q1 + u] * w1
+                                    v += xq[q2 + u] * w2
+                                    buf[dst + u] = v + xq[q3 + u] * w3
+                            else:
+                                for u in range(length):
+                                    v = buf[dst + u] + xq[q0 + u] * w0
+                                    v += xq[q1 + u] * w1
+                                    v += xq[q2 + u] * w2
+                                    buf[dst + u] = v + xq[q3 + u] * w3
+                            i += 4
+                        elif fresh:
+                            for u in range(length):
+                                buf[dst + u] = zero + xq[q0 + u] * w0
+                            i += 1
+                        else:
+                            for u in range(length):
+                                buf[dst + u] += xq[q0 + u] * w0
+                            i += 1
             bv = bias[o]
+            y0 = (b * c_out + o) * plane_out
             for zd in range(od):
                 pd = dmap[zd, 0]
                 cd = dmap[zd, 1]
                 for zh in range(oh):
-                    yrow = y[b, o, zd, zh]
+                    row = np.uint64(y0 + (zd * oh + zh) * ow)
                     ph = hmap[zh, 0]
                     if not covered or pd < 0 or ph < 0:
-                        yrow[:] = bv
+                        for m in range(np.uint64(ow)):
+                            yf[row + m] = bv
                     if pd < 0 or ph < 0:
                         continue
                     ch = hmap[zh, 1]
+                    grid = ((pd * n_h + ph) * n_w) * buf_len + (cd * hp + ch) * wp
+                    if pair:  # stride 2, phases at 0 and 1: one interleaving pass (vectors)
+                        e0 = np.uint64(grid + even * buf_len + wrun[even, 1])
+                        o0 = np.uint64(grid + (1 - even) * buf_len + wrun[1 - even, 1])
+                        for m in range(both):
+                            yf[row + two * m] = buf[e0 + m] + bv
+                            yf[row + two * m + one] = buf[o0 + m] + bv
+                        for m in range(both, ce):
+                            yf[row + two * m] = buf[e0 + m] + bv
+                        for m in range(both, co):
+                            yf[row + two * m + one] = buf[o0 + m] + bv
+                        continue
                     for pw in range(n_w):
-                        t0 = wrun[pw, 0]
-                        src = buf[(pd * n_h + ph) * n_w + pw,
-                                  (cd * hp + ch) * wp + wrun[pw, 1]:]
+                        at = row + np.uint64(wrun[pw, 0])
+                        src = np.uint64(grid + pw * buf_len + wrun[pw, 1])
+                        count = np.uint64(wrun[pw, 2])
                         if sw == 2:  # (a constant stride: vector stores)
-                            for j in range(wrun[pw, 2]):
-                                yrow[t0 + 2 * j] = src[j] + bv
+                            for j in range(count):
+                                yf[at + np.uint64(2) * j] = buf[src + j] + bv
                         else:
-                            for j in range(wrun[pw, 2]):
-                                yrow[t0 + j * sw] = src[j] + bv
+                            for j in range(count):
+                                yf[at + sw * j] = buf[src + j] + bv
 
 
 def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # type: ignore[no-untyped-def]
@@ -140,7 +209,10 @@ def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # typ
     # phases on a grid of O + Q - 1 entries per axis (dsrc/hsrc[phase, m] = input index, -1
     # for padding; wrun[phase] = (first grid entry, end, first input index, stride) on the
     # last axis); tap t reads its phase at its shift, so with the output rows laid out with
-    # the grid's extents every tap is one long contiguous multiply-add; rows are cropped out.
+    # the grid's extents every tap is one long contiguous multiply-add (four taps per pass
+    # over the sums: each sum still adds its taps in order); rows are cropped out.  Arrays
+    # are indexed flat, with unsigned offsets: no views or negative-index fix-ups in the loops
+    # (1.2-1.3x faster than row views, measured on the depthwise layers).
     n, c_in, d_in, h_in, w_in = x.shape
     c_out, cin_g, k = w.shape
     od, oh, ow = y.shape[2], y.shape[3], y.shape[4]
@@ -148,13 +220,15 @@ def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # typ
     n_d, gd = dsrc.shape
     n_h, gh = hsrc.shape
     n_w = wrun.shape[0]
-    sw = wrun[0, 3]
-    acc_len = od * gh * gw
+    sw = np.uint64(wrun[0, 3])
+    acc_len = np.uint64(od * gh * gw)
     planes = n * c_out
+    xf, yf = x.reshape(-1), y.reshape(-1)
+    plane_in, plane_out = d_in * h_in * w_in, od * oh * ow
     for chunk in prange(chunks):
         # buffers once per chunk of planes: each plane writes the same entries of xph (its
         # padding stays zero), and acc is cleared
-        xph = np.zeros((n_d * n_h * n_w, buf_len), y.dtype)
+        xph = np.zeros(n_d * n_h * n_w * buf_len, y.dtype)
         acc = np.empty(acc_len, y.dtype)
         for plane in range(planes * chunk // chunks, planes * (chunk + 1) // chunks):
             b = plane // c_out
@@ -163,40 +237,54 @@ def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # typ
             acc[:] = 0
             for ci in range(cin_g):
                 c = g * cin_g + ci
+                x0 = (b * c_in + c) * plane_in
                 for pd in range(n_d):
                     for ph in range(n_h):
                         for pw in range(n_w):
                             m0, m1, j0 = wrun[pw, 0], wrun[pw, 1], wrun[pw, 2]
-                            dst = xph[(pd * n_h + ph) * n_w + pw]
+                            count = np.uint64(m1 - m0)
+                            dst = ((pd * n_h + ph) * n_w + pw) * buf_len + m0
                             for md in range(gd):
                                 jd = dsrc[pd, md]
                                 for mh in range(gh):
                                     jh = hsrc[ph, mh]
-                                    base = (md * gh + mh) * gw
                                     if jd < 0 or jh < 0:
                                         continue  # padding rows stay zero
-                                    src = x[b, c, jd, jh]
-                                    out = dst[base + m0:base + m1]
+                                    at = np.uint64(dst + (md * gh + mh) * gw)
+                                    src = np.uint64(x0 + (jd * h_in + jh) * w_in + j0)
                                     if sw == 2:  # (a constant stride: vector loads)
-                                        for m in range(m1 - m0):
-                                            out[m] = src[j0 + 2 * m]
+                                        for m in range(count):
+                                            xph[at + m] = xf[src + np.uint64(2) * m]
                                     else:
-                                        for m in range(m1 - m0):
-                                            out[m] = src[j0 + m * sw]
-                for t in range(k):
-                    wv = w[o, ci, t]
-                    off = tap_off[t]
-                    row = xph[tap_combo[t], off:off + acc_len]
-                    for u in range(acc_len):
-                        acc[u] += row[u] * wv
+                                        for m in range(count):
+                                            xph[at + m] = xf[src + sw * m]
+                t = 0
+                while t < k:
+                    q0 = np.uint64(tap_combo[t] * buf_len + tap_off[t])
+                    w0 = w[o, ci, t]
+                    if t + 4 <= k:
+                        q1 = np.uint64(tap_combo[t + 1] * buf_len + tap_off[t + 1])
+                        q2 = np.uint64(tap_combo[t + 2] * buf_len + tap_off[t + 2])
+                        q3 = np.uint64(tap_combo[t + 3] * buf_len + tap_off[t + 3])
+                        w1, w2, w3 = w[o, ci, t + 1], w[o, ci, t + 2], w[o, ci, t + 3]
+                        for u in range(acc_len):
+                            v = acc[u] + xph[q0 + u] * w0
+                            v += xph[q1 + u] * w1
+                            v += xph[q2 + u] * w2
+                            acc[u] = v + xph[q3 + u] * w3
+                        t += 4
+                    else:
+                        for u in range(acc_len):
+                            acc[u] += xph[q0 + u] * w0
+                        t += 1
             bv = bias[o]
+            y0 = (b * c_out + o) * plane_out
             for zd in range(od):
                 for zh in range(oh):
-                    base = (zd * gh + zh) * gw
-                    yrow = y[b, o, zd, zh]
-                    src = acc[base:base + ow]
-                    for zw in range(ow):
-                        yrow[zw] = src[zw] + bv
+                    src = np.uint64((zd * gh + zh) * gw)
+                    at = np.uint64(y0 + (zd * oh + zh) * ow)
+                    for zw in range(np.uint64(ow)):
+                        yf[at + zw] = acc[src + zw] + bv
 
 
 def _unpool_scatter(values, index, out, bad):  # type: ignore[no-untyped-def]
