@@ -43,7 +43,11 @@ THREADS = 2
 # defaults.
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
 BLOCK = 5  # consecutive timed runs of one function before switching to the next
-SETTLE = 0.1  # seconds of pause before each block: the other library's threads stop spinning
+# Seconds of pause before each block, so that the other library's idle threads have stopped
+# spinning: OpenBLAS's workers spin ~0.1 s after a call (2^28 cycles), and a 4 ms time slice
+# of them landed in upconv's first timed calls after a 0.1 s pause (1-d conv at batch 1: 4-8
+# ms instead of 0.25 right after NumPy matmuls; gone from 0.2 s on).
+SETTLE = 0.25
 
 
 # ---------------------------------------------------------------------------------------------
