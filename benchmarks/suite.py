@@ -74,7 +74,8 @@ def _numpy_only(fn: Callable[[dict[str, Any]], Any]) -> Callable[[dict[str, Any]
 @dataclass
 class Case:
     name: str
-    family: str  # "conv_transpose", "conv", "interpolate", "max_unpool", "pixel_shuffle"
+    family: str  # "conv_transpose", "conv", "interpolate", "max_unpool", "pixel_shuffle",
+    # "decoder" (layers back to back)
     make: Callable[[np.random.Generator], dict[str, Any]]
     torch_fn: Callable[[dict[str, Any]], Any]
     ours: dict[str, Callable[[dict[str, Any]], Any]]
@@ -180,6 +181,41 @@ def _shuffle_case(batch: int = 8) -> Case:
                 {"auto": lambda a: upconv.pixel_shuffle(a["x"], 2)})
 
 
+# The decoder of the suite's largest layers, back to back (8x8 -> 256x256): what a caller runs.
+# Timed alone, each layer starts with every library's idle threads asleep; here each one runs
+# right after the previous, as in a network.
+DECODER = (512, 256, 128, 64, 32, 3)
+
+
+def _decoder_case(batch: int) -> Case:
+    import torch
+    import torch.nn.functional as F
+
+    def make(rng: np.random.Generator) -> dict[str, Any]:
+        x = rng.standard_normal((batch, DECODER[0], 8, 8), dtype=np.float32)
+        ws = [(rng.standard_normal((a, b, 4, 4), dtype=np.float32) / np.float32(4 * a ** 0.5))
+              for a, b in zip(DECODER, DECODER[1:], strict=False)]
+        return {"x": x, "w": ws, "tx": torch.from_numpy(x), "tw": [torch.from_numpy(w)
+                                                                  for w in ws]}
+
+    def torch_fn(a: dict[str, Any]) -> Any:
+        h = a["tx"]
+        for w in a["tw"]:
+            h = F.conv_transpose2d(h, w, stride=2, padding=1)
+        return h
+
+    def ours(a: dict[str, Any]) -> Any:
+        h = a["x"]
+        for w in a["w"]:
+            h = upconv.conv_transpose(h, w, stride=2, padding=1)
+        return h
+
+    flops = sum(2.0 * batch * a * (8 << i) ** 2 * b * 16
+                for i, (a, b) in enumerate(zip(DECODER, DECODER[1:], strict=False)))
+    return Case(f"decoder {'->'.join(map(str, DECODER))} k4 s2 p1 from 8x8 N{batch}",
+                "decoder", make, torch_fn, {"auto": ours}, flops)
+
+
 def build_cases(quick: bool = False) -> list[Case]:
     """The fixed suite of issue 4 (``quick`` keeps batch 1 and the small layers only)."""
     layers_2d: list[dict[str, Any]] = [
@@ -207,6 +243,8 @@ def build_cases(quick: bool = False) -> list[Case]:
             cases[-2].tags.append("suite2d")
         for spec in other:
             cases += _tconv_case(batch=batch, **spec)
+        if not quick:
+            cases.append(_decoder_case(batch))
     cases += [_interp_case("nearest", 1 if quick else 8), _interp_case("bilinear",
               1 if quick else 8), _unpool_case(1 if quick else 8),
               _shuffle_case(1 if quick else 8)]
@@ -458,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         "conv_transpose_all_geomean": geomean([r["ratio"] for r in results
                                                if r["family"] == "conv_transpose"]),
         "conv_geomean": geomean([r["ratio"] for r in results if r["family"] == "conv"]),
+        "decoder": {r["case"]: r["ratio"] for r in results if r["family"] == "decoder"},
         "others": {r["case"]: r["ratio"] for r in results
                    if r["family"] in ("interpolate", "max_unpool", "pixel_shuffle")},
     }
