@@ -586,3 +586,41 @@ def test_sub_blocks_over_threads_are_taken():
     # shapes only now and then)
     for n, cin, cout, size, k, s in [(2, 3, 5, 20, 3, 2), (1, 2, 8, 30, 4, 2), (3, 1, 4, 25, 4, 3)]:
         assert sub_block_conv(n, cin, cout, size, k, s, 1, 2, np.float32, 0), (n, cin, cout)
+
+
+def test_auto_keeps_blas_threads_out_of_numba_pipelines(monkeypatch):
+    # With numba's tiles in use and no batch shares, GEMM + col2im (BLAS on its own threads,
+    # which then spin for ~0.1 s) gives way to the sub-pixel kernel unless it is estimated far
+    # cheaper or the taps do not overlap (k <= s); within batch shares BLAS is single-threaded.
+    taken = []
+    for name in TRANSPOSED:
+        real = getattr(gemm, name)
+
+        def spy(*args, real=real, name=name, **kwargs):
+            taken.append(name)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(gemm, name, spy)
+    costs = {"conv_transpose_forward": 1.0, "conv_transpose_phases": 1.5}
+    monkeypatch.setattr(gemm, "transpose_costs", lambda *a: dict(costs))
+    rng = np.random.default_rng(3)
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(2)
+        for n, k, s, ratio, want in [(1, 4, 2, 1.5, "phases"), (1, 4, 2, 1.7, "forward"),
+                                     (1, 2, 2, 1.5, "forward"), (8, 4, 2, 1.5, "forward")]:
+            costs["conv_transpose_phases"] = ratio
+            taken.clear()
+            x = rng.standard_normal((n, 64, 32, 32)).astype(np.float32)
+            w = rng.standard_normal((64, 32, k, k)).astype(np.float32)
+            y = upconv.conv_transpose(x, w, stride=s, padding=1)
+            assert set(taken) == {f"conv_transpose_{want}"}, (n, k, s, ratio)
+            assert_close(y, F.conv_transpose2d(t(x), t(w), None, s, 1), np.float32)
+        with env_var("UPCONV_TILES", "0"):  # no numba threads to protect: the estimate decides
+            taken.clear()
+            x = rng.standard_normal((1, 64, 32, 32)).astype(np.float32)
+            upconv.conv_transpose(x, rng.standard_normal((64, 32, 4, 4)).astype(np.float32),
+                                  stride=2, padding=1)
+            assert set(taken) == {"conv_transpose_forward"}
+    finally:
+        upconv.set_num_threads(old)

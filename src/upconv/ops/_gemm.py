@@ -353,6 +353,17 @@ MIN_BATCH_COLUMNS = 1024
 MIN_BATCH_MACS = 1 << 28
 
 
+def batch_shared(x_shape: Sequence[int], weight_shape: Sequence[int], groups: int,
+                 out_size: Sequence[int], c_out: int) -> bool:
+    """Whether :func:`by_samples` runs a share of the batch per thread (BLAS single-threaded)."""
+    n = x_shape[0]
+    positions = max(math.prod(x_shape[2:]), math.prod(out_size))
+    threads = batch_threads(n)
+    macs = n * positions * x_shape[1] * c_out // groups * math.prod(weight_shape[2:])
+    return not (threads <= 1 or n // threads * positions < MIN_BATCH_COLUMNS
+                or macs < MIN_BATCH_MACS)
+
+
 def by_samples(kernel: Callable[..., np.ndarray], x: np.ndarray, weight: np.ndarray,
                bias: np.ndarray | None, stride: Sequence[int], pad_before: Sequence[int],
                dilation: Sequence[int], groups: int, out_size: Sequence[int],
@@ -363,11 +374,8 @@ def by_samples(kernel: Callable[..., np.ndarray], x: np.ndarray, weight: np.ndar
     and writes its slice of the output, so every block's buffers stay in one core's cache.
     """
     n = x.shape[0]
-    positions = max(math.prod(x.shape[2:]), math.prod(out_size))
-    threads = batch_threads(n)
-    macs = n * positions * x.shape[1] * c_out // groups * math.prod(weight.shape[2:])
     args = (stride, pad_before, dilation, groups, out_size)
-    if threads <= 1 or n // threads * positions < MIN_BATCH_COLUMNS or macs < MIN_BATCH_MACS:
+    if not batch_shared(x.shape, weight.shape, groups, out_size, c_out):
         return kernel(x, weight, bias, *args)
     y = np.empty((n, c_out, *out_size), dtype=x.dtype)
 
