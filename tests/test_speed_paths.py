@@ -624,3 +624,17 @@ def test_auto_keeps_blas_threads_out_of_numba_pipelines(monkeypatch):
             assert set(taken) == {"conv_transpose_forward"}
     finally:
         upconv.set_num_threads(old)
+
+
+@given(transpose_cases(), st.sampled_from([0, 1 << 30]))
+def test_sub_pixel_tiles_read_the_weight_in_place_or_swapped(case, limit):
+    # SWAP_MAX_WEIGHT_PER_INPUT 0: the weight is always read where it lies (C_in, C_out, *k);
+    # huge: always swapped into the convolution's layout first (the tiles take groups 1 only)
+    case = {**case, "groups": 1}
+    x, w, b = case_arrays(case)
+    keep = frozen(x, w)
+    yt = transpose_reference(case, x, w, b)
+    with settings(SWAP_MAX_WEIGHT_PER_INPUT=limit), block_budget(case["budget"]), tiles(True):
+        y = run_transpose("conv_transpose_phases", case, x, w, b, yt.shape[2:])
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)

@@ -1116,6 +1116,11 @@ def _phase_weight(weight: np.ndarray, plan: _Plan) -> np.ndarray:
     return wc
 
 
+# Weight elements per input element (the gathered grid) above which the sub-pixel tiles read
+# the weight in place instead of swapping it (see conv_transpose_phases).
+SWAP_MAX_WEIGHT_PER_INPUT = 4
+
+
 def conv_transpose_phases(
     x: np.ndarray,
     weight: np.ndarray,
@@ -1156,9 +1161,16 @@ def conv_transpose_phases(
     tiles = groups == 1 and _tiles.available(x.dtype)
     if tiles:
         k = math.prod(weight.shape[2:])
-        # in the convolution's layout (C_out, C_in, *k): a channel's taps are neighbours
-        ws = _tiles.swap_channels(weight)
-        w_phase = [_tiles.weights(ws, taps, k, c_in * k, c_in, c_out) for taps in plan.phase_taps]
+        if weight.size > SWAP_MAX_WEIGHT_PER_INPUT * c_in * n * math.prod(plan.grid):
+            # a weight much larger than the input is read in place, (C_in, C_out, *k): with
+            # consecutive channels C_out*K apart the tiles lose 2-6 % there (512 -> 256 and
+            # 256 -> 128 channels), less than the swap's pass over the weight costs
+            w_phase = [_tiles.weights(weight, taps, c_out * k, k, c_in, c_out)
+                       for taps in plan.phase_taps]
+        else:  # in the convolution's layout (C_out, C_in, *k): a channel's taps are neighbours
+            ws = _tiles.swap_channels(weight)
+            w_phase = [_tiles.weights(ws, taps, k, c_in * k, c_in, c_out)
+                       for taps in plan.phase_taps]
         b_phase = [np.array([plan.tap_read[t] for t in taps], dtype=np.int64)
                    for taps in plan.phase_taps]
     else:

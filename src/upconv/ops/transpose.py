@@ -95,6 +95,9 @@ def _add_bias(y: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
 # How much cheaper (estimated) GEMM + col2im must be, with BLAS running on its own threads and
 # numba's in use, to be taken over the sub-pixel kernel: see _auto.
 BLAS_THREADS_PENALTY = 1.6
+# ... for 2-d and 3-d layers with at least this many output channels (with fewer, and in 1-d,
+# the sub-pixel tiles measured 1.5-3x slower than GEMM + col2im at batch 1).
+BLAS_THREADS_MIN_CHANNELS = 16
 
 
 def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeometry,
@@ -111,8 +114,9 @@ def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeomet
     costs = _gemm.transpose_costs(x.shape, w.shape, *args[3:])
     best = min(costs, key=costs.__getitem__)
     if (best == "conv_transpose_forward" and "conv_transpose_phases" in costs and groups == 1
-            and any(d * (k - 1) + 1 > s for k, s, d in zip(
-                w.shape[2:], g.stride, g.dilation, strict=True))
+            and x.ndim > 3 and w.shape[1] >= BLAS_THREADS_MIN_CHANNELS
+            and any(d * (k - 1) + 1 > s for k, s, d in zip(w.shape[2:], g.stride, g.dilation,
+                                                           strict=True))
             and _tiles.available(x.dtype) and not _gemm.batch_shared(
                 x.shape, w.shape, groups, g.output_size, w.shape[1] * groups)
             and costs["conv_transpose_phases"] <= BLAS_THREADS_PENALTY * costs[best]):
@@ -121,9 +125,7 @@ def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeomet
         # (a 1-d conv at batch 1: 4.5 ms instead of 0.25 right after one).  With the compiled
         # tiles in use, the sub-pixel kernel (numba's threads only) is taken unless GEMM +
         # col2im is estimated far cheaper, or the taps do not overlap (k <= s: one tap per
-        # phase, where the sub-pixel kernel is slow).  Measured in the suite at batch 1: the
-        # decoder 512 -> 3 from 8x8 24 -> 14 ms (torch 11.5), its layers alone 0.9-1.35x,
-        # the 1-d and 64 -> 3 layers up to 1.5x slower alone.
+        # phase, where the sub-pixel kernel is slow).
         best = "conv_transpose_phases"
     kernel: Callable[..., np.ndarray] = getattr(_gemm, best)
     return _gemm.by_samples(kernel, *args, c_out=w.shape[1] * groups)
