@@ -69,6 +69,21 @@ def version() -> str | None:
 # axes (D, H, W); the last axis is the contiguous one.
 
 
+def _pair_row(y, at, src, e0, o0, ce, co, bv):  # type: ignore[no-untyped-def]
+    # y[at + 2m] = src[e0 + m] + bv for m < ce and y[at + 2m + 1] = src[o0 + m] + bv for m <
+    # co: a stride-2 output row from its two phases in one interleaving pass, which the
+    # compiler vectorises (unsigned offsets: no negative-index fix-ups).
+    one, two = np.uint64(1), np.uint64(2)
+    both = min(ce, co)
+    for m in range(both):
+        y[at + two * m] = src[e0 + m] + bv
+        y[at + two * m + one] = src[o0 + m] + bv
+    for m in range(both, ce):
+        y[at + two * m] = src[e0 + m] + bv
+    for m in range(both, co):
+        y[at + two * m + one] = src[o0 + m] + bv
+
+
 def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  # type: ignore[no-untyped-def]
                   n_h, groups, buf_len, covered, chunks):
     # One (n, o) plane per iteration, in output-phase form (see _gemm): output phase P at
@@ -107,9 +122,7 @@ def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  
     # the last axis at stride 2 with phases at outputs 0 and 1: both interleaved in one loop
     pair = n_w == 2 and sw == 2 and wrun[0, 0] + wrun[1, 0] == 1
     even = 0 if wrun[0, 0] == 0 else 1
-    one, two = np.uint64(1), np.uint64(2)
     ce, co = np.uint64(wrun[even, 2]), np.uint64(wrun[1 - even, 2])
-    both = min(ce, co)
     for chunk in prange(chunks):
         # buffers once per chunk of planes: each plane writes the same entries of xq (its zero
         # columns stay zero)
@@ -181,15 +194,9 @@ def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  
                     ch = hmap[zh, 1]
                     grid = ((pd * n_h + ph) * n_w) * buf_len + (cd * hp + ch) * wp
                     if pair:  # stride 2, phases at 0 and 1: one interleaving pass (vectors)
-                        e0 = np.uint64(grid + even * buf_len + wrun[even, 1])
-                        o0 = np.uint64(grid + (1 - even) * buf_len + wrun[1 - even, 1])
-                        for m in range(both):
-                            yf[row + two * m] = buf[e0 + m] + bv
-                            yf[row + two * m + one] = buf[o0 + m] + bv
-                        for m in range(both, ce):
-                            yf[row + two * m] = buf[e0 + m] + bv
-                        for m in range(both, co):
-                            yf[row + two * m + one] = buf[o0 + m] + bv
+                        _pair_row(yf, row, buf, np.uint64(grid + even * buf_len + wrun[even, 1]),
+                                  np.uint64(grid + (1 - even) * buf_len + wrun[1 - even, 1]),
+                                  ce, co, bv)
                         continue
                     for pw in range(n_w):
                         at = row + np.uint64(wrun[pw, 0])
@@ -329,11 +336,10 @@ def _put_rows(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb):  # type: i
     nw = wrun.shape[0]
     pair = nw == 2 and wrun[0, 3] == 2 and wrun[1, 3] == 2 and wrun[0, 0] + wrun[1, 0] == 1
     even = 0 if wrun[0, 0] == 0 else 1
-    one, two = np.uint64(1), np.uint64(2)
+    one = np.uint64(1)
     # the pair's counts and first grid indices, the same for every row
     ce, co = np.uint64(wrun[even, 2]), np.uint64(wrun[1 - even, 2])
     ge, go = wrun[even, 1], wrun[1 - even, 1]
-    both = min(ce, co)
     for o in range(cs):
         bv = bias[c0 + o]
         for oa in range(amap.shape[0]):
@@ -352,16 +358,9 @@ def _put_rows(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb):  # type: i
                     sr = o * ss[0] + ia * ss[2] + b * ss[3] + ib * ss[4]
                     # (unsigned indices: no negative-index fix-ups, so the copies vectorise)
                     if pair:  # stride 2, phases at 0 and 1: one interleaving pass
-                        ev = np.uint64(sr + (base + even) * ss[1] + ge)
-                        od = np.uint64(sr + (base + 1 - even) * ss[1] + go)
-                        at = np.uint64(yr)
-                        for m in range(both):
-                            y[at + two * m] = src[ev + m] + bv
-                            y[at + two * m + one] = src[od + m] + bv
-                        for m in range(both, ce):
-                            y[at + two * m] = src[ev + m] + bv
-                        for m in range(both, co):
-                            y[at + two * m + one] = src[od + m] + bv
+                        _pair_row(y, np.uint64(yr), src,
+                                  np.uint64(sr + (base + even) * ss[1] + ge),
+                                  np.uint64(sr + (base + 1 - even) * ss[1] + go), ce, co, bv)
                         continue
                     for pw in range(nw):
                         count, step = np.uint64(wrun[pw, 2]), np.uint64(wrun[pw, 3])
@@ -387,7 +386,8 @@ def _put_rows_par(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb, parts):
 
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
             "_put_rows_par")
-_SERIAL_KERNELS = ("_put_rows",)  # (also called from upconv's own threads, one share each)
+# (also called from upconv's own threads, one share each, and from the kernels above)
+_SERIAL_KERNELS = ("_pair_row", "_put_rows")
 
 
 _COMPILE_LOCK = threading.Lock()
