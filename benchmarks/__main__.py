@@ -2,7 +2,7 @@
 
 import sys
 
-from .suite import main, reexec
+from .suite import main
 
-reexec(sys.argv[1:])  # the allocator condition of the timings (see suite.MALLOC_TUNABLES)
-sys.exit(main())
+# (restarting under the timing allocator condition: see suite.MALLOC_TUNABLES)
+sys.exit(main(restart=True))

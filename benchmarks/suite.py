@@ -32,15 +32,15 @@ import upconv
 from upconv.ops import _numba
 
 THREADS = 2
-# The allocator condition both libraries are timed under (glibc; set before the process starts,
-# see ``reexec``): with glibc's defaults a freed block of >= 128 KiB goes back to the system
-# and the next one page-faults on first touch, ~4 µs per 4 KiB page on this kind of virtual
-# machine, until frees of larger blocks raise glibc's threshold for the rest of the process.
-# Which side of that a case lands on depends on what ran before it: PyTorch's depthwise
-# conv_transpose at batch 8 measured 0.7 ms or 8-10 ms in the same process.  So the suite
-# fixes the steady state of a long-running loop, where blocks up to 32 MiB (glibc's largest
-# threshold) are reused: deterministic, and fair to both.  ``--malloc system`` keeps the
-# defaults.
+# The allocator condition both libraries are timed under (glibc; set before the process
+# starts, see ``_restart_under_tunables``): with glibc's defaults a freed block of >= 128 KiB
+# goes back to the system and the next one page-faults on first touch, ~4 µs per 4 KiB page
+# on this kind of virtual machine, until frees of larger blocks raise glibc's threshold for
+# the rest of the process.  Which side of that a case lands on depends on what ran before it:
+# PyTorch's depthwise conv_transpose at batch 8 measured 0.7 ms or 8-10 ms in the same
+# process.  So the suite fixes the steady state of a long-running loop, where blocks up to 32
+# MiB (glibc's largest threshold) are reused: deterministic, and fair to both.
+# ``--malloc system`` keeps the defaults.
 MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824"
 BLOCK = 5  # consecutive timed runs of one function before switching to the next
 # Seconds of pause before each block, so that the other library's idle threads have stopped
@@ -374,14 +374,10 @@ def allocator() -> str:
     return "system default (glibc: freed blocks of >= 128 KiB returned, dynamic threshold)"
 
 
-def reexec(argv: list[str]) -> None:
-    """Restart ``python -m benchmarks`` under :data:`MALLOC_TUNABLES` unless it already is.
-
-    glibc reads its tunables only at start-up.  Not for ``--malloc system``, the memory worker
-    (its own settings) or non-glibc platforms.
-    """
-    if ("--memory-worker" in argv or "system" in _malloc_choice(argv)
-            or platform.libc_ver()[0] != "glibc"
+def _restart_under_tunables(argv: list[str]) -> None:
+    """Restart ``python -m benchmarks argv`` under :data:`MALLOC_TUNABLES` unless it already
+    runs so (glibc reads its tunables only at start-up), on glibc only."""
+    if (platform.libc_ver()[0] != "glibc"
             or MALLOC_TUNABLES in os.environ.get("GLIBC_TUNABLES", "")):
         return
     old = os.environ.get("GLIBC_TUNABLES")
@@ -389,15 +385,6 @@ def reexec(argv: list[str]) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-m", "benchmarks", *argv], env)
-
-
-def _malloc_choice(argv: list[str]) -> str:
-    for i, a in enumerate(argv):
-        if a.startswith("--malloc="):
-            return a.split("=", 1)[1]
-        if a == "--malloc" and i + 1 < len(argv):
-            return argv[i + 1]
-    return "reuse"
 
 
 def geomean(values: list[float]) -> float:
@@ -413,7 +400,10 @@ def _blas_info() -> list[dict[str, Any]]:
             for d in threadpool_info()]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, restart: bool = False) -> int:
+    """The suite's command line; ``restart``: the process may restart itself under the timing
+    allocator condition (``python -m benchmarks`` does; a caller's own process is never
+    replaced)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--repeats", type=int, default=10,
                         help=f"timed runs per case (>= 10, in blocks of {BLOCK})")
@@ -429,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
                              "benchmarks` restarts itself under MALLOC_TUNABLES) or 'system'")
     parser.add_argument("--memory-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if restart and args.malloc == "reuse" and not args.memory_worker:
+        _restart_under_tunables(sys.argv[1:] if argv is None else argv)
     if args.memory_worker:
         print(json.dumps(memory_worker([c for c in build_cases(args.quick)
                                         if args.only in c.name])))

@@ -1165,12 +1165,11 @@ def conv_transpose_phases(
             # a weight much larger than the input is read in place, (C_in, C_out, *k): with
             # consecutive channels C_out*K apart the tiles lose 2-6 % there (512 -> 256 and
             # 256 -> 128 channels), less than the swap's pass over the weight costs
-            w_phase = [_tiles.weights(weight, taps, c_out * k, k, c_in, c_out)
-                       for taps in plan.phase_taps]
+            data, c_stride, i_stride = weight, c_out * k, k
         else:  # in the convolution's layout (C_out, C_in, *k): a channel's taps are neighbours
-            ws = _tiles.swap_channels(weight)
-            w_phase = [_tiles.weights(ws, taps, k, c_in * k, c_in, c_out)
-                       for taps in plan.phase_taps]
+            data, c_stride, i_stride = _tiles.swap_channels(weight), k, c_in * k
+        w_phase = [_tiles.weights(data, taps, c_stride, i_stride, c_in, c_out)
+                   for taps in plan.phase_taps]
         b_phase = [np.array([plan.tap_read[t] for t in taps], dtype=np.int64)
                    for taps in plan.phase_taps]
     else:

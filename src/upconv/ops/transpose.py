@@ -100,6 +100,12 @@ BLAS_THREADS_PENALTY = 1.6
 BLAS_THREADS_MIN_CHANNELS = 16
 
 
+def _taps_overlap(w: np.ndarray, g: TransposeGeometry) -> bool:
+    # Whether neighbouring inputs' stamps overlap on some axis (dilated kernel longer than s)
+    return any(d * (k - 1) + 1 > s for k, s, d in zip(w.shape[2:], g.stride, g.dilation,
+                                                      strict=True))
+
+
 def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeometry,
           groups: int) -> np.ndarray:
     # Three GEMM formulations (see _gemm): GEMM + col2im, which never multiplies a zero; the
@@ -113,12 +119,9 @@ def _auto(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, g: TransposeGeomet
         return _numba.conv_transpose_planes(*args)
     costs = _gemm.transpose_costs(x.shape, w.shape, *args[3:])
     best = min(costs, key=costs.__getitem__)
-    if (best == "conv_transpose_forward" and "conv_transpose_phases" in costs and groups == 1
-            and x.ndim > 3 and w.shape[1] >= BLAS_THREADS_MIN_CHANNELS
-            and any(d * (k - 1) + 1 > s for k, s, d in zip(w.shape[2:], g.stride, g.dilation,
-                                                           strict=True))
-            and _tiles.available(x.dtype) and not _gemm.batch_shared(
-                x.shape, w.shape, groups, g.output_size, w.shape[1] * groups)
+    if (best == "conv_transpose_forward" and groups == 1 and x.ndim > 3 and _taps_overlap(w, g)
+            and w.shape[1] >= BLAS_THREADS_MIN_CHANNELS and _tiles.available(x.dtype)
+            and not _gemm.batch_shared(x.shape, w.shape, groups, g.output_size, w.shape[1])
             and costs["conv_transpose_phases"] <= BLAS_THREADS_PENALTY * costs[best]):
         # GEMM + col2im multiplies through BLAS's own threads, which spin on the CPUs for
         # ~0.1 s after every call; the next layer's numba threads then wait behind them
