@@ -38,7 +38,9 @@ def render(data: dict[str, Any], title: str = "Benchmark suite") -> str:
         + (f", numba {v['numba']}" if v.get("numba") else "")
         + f"; {m.get('cpus')} CPUs, {m.get('threads')} threads each; BLAS: {_blas(m)}; "
         f"float32 GEMM peak measured in the run: {m.get('gemm_peak_gflops', 0):.0f} GFLOP/s; "
-        f"medians of {data.get('repeats')} runs after warm-up, interleaved. "
+        f"medians of {data.get('repeats')} runs after warm-up, interleaved"
+        + (f" in blocks of {t['block']}, each after a {t['settle_s']} s pause and {t['warm']} "
+           "untimed calls" if (t := data.get("timing")) else "") + ". "
         f"Platform: {m.get('platform')}."
         + (f" Allocator: {m['allocator']}." if m.get("allocator") else ""),
         "",

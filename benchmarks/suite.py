@@ -48,6 +48,12 @@ BLOCK = 5  # consecutive timed runs of one function before switching to the next
 # of them landed in upconv's first timed calls after a 0.1 s pause (1-d conv at batch 1: 4-8
 # ms instead of 0.25 right after NumPy matmuls; gone from 0.2 s on).
 SETTLE = 0.25
+# Untimed calls after each pause.  torch and numba share one OpenMP runtime (libgomp, loaded
+# by torch) whose idle workers sleep after the pause; waking them took two parallel regions,
+# often ~7 + 3.5 ms on this VM (a trivial numba loop alone: ~2.9 + 2.0 ms, then 0.02).  A torch
+# convolution opens both regions in its first call, upconv's kernels one per call: with one
+# untimed call, upconv's second slow call landed among the timed runs of every block.
+WARM = 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,7 +318,7 @@ def time_case(case: Case, repeats: int, rng: np.random.Generator) -> dict[str, A
     # Interleaved in blocks: PyTorch's OpenMP threads, numba's and OpenBLAS's threads keep
     # spinning for a while after each call (libgomp: up to tens of ms), so alternating single
     # runs would make each library pay for the other's idle threads.  Each block starts after
-    # a pause that outlasts the spinning (SETTLE), then one untimed call wakes its threads.
+    # a pause that outlasts the spinning (SETTLE), then WARM untimed calls wake its threads.
     with torch.no_grad():
         for _ in range(-(-repeats // BLOCK)):
             for name, fn in fns.items():
@@ -320,7 +326,8 @@ def time_case(case: Case, repeats: int, rng: np.random.Generator) -> dict[str, A
                         times[name]) > 20 * statistics.median(times["torch"]):
                     continue  # a hopeless alternative method: one block is enough
                 time.sleep(SETTLE)
-                fn()
+                for _ in range(WARM):
+                    fn()
                 for _ in range(BLOCK):
                     t0 = time.perf_counter()
                     fn()
@@ -445,7 +452,8 @@ def main(argv: list[str] | None = None, restart: bool = False) -> int:
     print(f"# compiled path: {fast}")
     print(f"# allocator: {allocator()}")
     print(f"# float32 GEMM peak measured now: {peak:.1f} GFLOP/s; medians of {args.repeats} "
-          f"runs after warm-up, interleaved in blocks of {BLOCK}")
+          f"runs after warm-up, interleaved in blocks of {BLOCK} (each after a {SETTLE} s pause "
+          f"and {WARM} untimed calls)")
     rng = np.random.default_rng(0)
     results = []
     failures = 0
@@ -508,7 +516,8 @@ def main(argv: list[str] | None = None, restart: bool = False) -> int:
         "versions": {"upconv": upconv.__version__, "torch": torch.__version__,
                      "numpy": np.__version__, "numba": _numba.version()},
         "numba_path": _numba.available(),
-        "repeats": args.repeats, "results": results, "summary": summary,
+        "repeats": args.repeats, "timing": {"block": BLOCK, "settle_s": SETTLE, "warm": WARM},
+        "results": results, "summary": summary,
     }, indent=2))
     print(f"wrote {out}")
     limits.restore_original_limits()
