@@ -236,21 +236,42 @@ def _gather_rows(x: np.ndarray, out: np.ndarray, cs: slice, *, m0: int, steps: S
     ``x``: with steps 1 a zero-padded copy, with strides one input phase.  Only the rows of one
     block are read, so the block stays in cache for the shifted copies and the GEMM after it.
     """
-    counts = [out.shape[1], *out.shape[3:]]
-    rngs = []
-    for ax, (count, s, off, length) in enumerate(zip(counts, steps, offsets, x.shape[2:],
-                                                     strict=True)):
-        r = _tap_range(count, s, off + (m0 * s if ax == 0 else 0), length)
-        if r is None:  # this block only ever reads padding
-            out[cs] = 0
-            return
-        rngs.append(r)
-    part = out[cs]
-    box = [j for j, _ in rngs]
-    _zero_outside(part, [1, *range(3, part.ndim)], box)
-    take: Index = (slice(None), cs, *(h for _, h in rngs))
+    c0, c1, _ = cs.indices(out.shape[0])
+    plan = _gather_plan(x.shape[2:], out.shape, c0, c1, m0, tuple(steps), tuple(offsets))
+    if plan is None:  # this block only ever reads padding
+        out[c0:c1] = 0
+        return
+    take, put, zeros = plan
+    for z in zeros:
+        out[z] = 0
     src = x[take]
-    part[(slice(None), box[0], slice(None), *box[1:])] = src.transpose(1, 2, 0, *range(3, src.ndim))
+    out[put] = src.transpose(1, 2, 0, *range(3, src.ndim))
+
+
+@functools.lru_cache(maxsize=1024)
+def _gather_plan(size: tuple[int, ...], out_shape: tuple[int, ...], c0: int, c1: int, m0: int,
+                 steps: tuple[int, ...], offsets: tuple[int, ...]
+                 ) -> tuple[Index, Index, tuple[Index, ...]] | None:
+    # _gather_rows' indices (integers only, so caching is safe; a batch-1 layer's call spends
+    # more time computing them than copying): x's slice, out's slice, and out's slabs to zero.
+    counts = [out_shape[1], *out_shape[3:]]
+    rngs = []
+    for ax, (count, s, off, length) in enumerate(zip(counts, steps, offsets, size, strict=True)):
+        r = _tap_range(count, s, off + (m0 * s if ax == 0 else 0), length)
+        if r is None:
+            return None
+        rngs.append(r)
+    cs = slice(c0, c1)
+    zeros: list[Index] = []
+    for ax, (j, _) in zip([1, *range(3, len(out_shape))], rngs, strict=True):
+        lead: Index = (cs, *(slice(None),) * (ax - 1))
+        if j.start > 0:
+            zeros.append((*lead, slice(0, j.start)))
+        if j.stop < out_shape[ax]:
+            zeros.append((*lead, slice(j.stop, None)))
+    take: Index = (slice(None), cs, *(h for _, h in rngs))
+    put: Index = (cs, rngs[0][0], slice(None), *(j for j, _ in rngs[1:]))
+    return take, put, tuple(zeros)
 
 
 def _shifted_copies(src: np.ndarray, offsets: Sequence[int], start: int, out: np.ndarray,
