@@ -465,6 +465,36 @@ def test_col2im_ring_does_not_rely_on_stale_scratch(budget, with_bias):
     assert_close(y, yt)
 
 
+@pytest.mark.parametrize("budget", [1 << 21, 60])
+@pytest.mark.parametrize("tiles_on", [True, False])
+@pytest.mark.parametrize("spec", [
+    dict(k=(2, 2), stride=(2, 2), dilation=(1, 1), groups=1, op=(0, 0), pairs=((0, 0), (0, 0))),
+    dict(k=(2, 3), stride=(3, 3), dilation=(1, 1), groups=2, op=(2, 1), pairs=((1, 0), (0, 2))),
+    dict(k=(1, 2), stride=(2, 4), dilation=(1, 3), groups=1, op=(1, 3), pairs=((0, 1), (2, 0))),
+    dict(k=(2,), stride=(3,), dilation=(2,), groups=3, op=(1,), pairs=((1, 1),)),
+])
+def test_col2im_without_overlap_interleaves_the_products(monkeypatch, spec, tiles_on, budget):
+    # Taps that do not overlap (d(k-1) + 1 <= s) each fill their own output phase: GEMM +
+    # col2im then writes the products into y as they lie, with the bias, and never asks for
+    # its ring of phase buffers.
+    rng = np.random.default_rng(5)
+    nd, g = len(spec["k"]), spec["groups"]
+    x = rng.standard_normal((2, 3 * g, *(5, 4)[:nd]))
+    w = rng.standard_normal((3 * g, 2, *spec["k"]))
+    b = rng.standard_normal(2 * g)
+    yt = transpose_reference(dict(nd=nd, stride=spec["stride"], output_padding=spec["op"],
+                                  groups=g, dilation=spec["dilation"], pairs=spec["pairs"]),
+                             x, w, b)
+    slots = []
+    scratch = gemm._scratch
+    monkeypatch.setattr(gemm, "_scratch", lambda slot, *a: slots.append(slot) or scratch(slot, *a))
+    with block_budget(budget), tiles(tiles_on):
+        y = gemm.conv_transpose_forward(x, w, b, spec["stride"], [p for p, _ in spec["pairs"]],
+                                        spec["dilation"], g, yt.shape[2:])
+    assert_close(y, yt)
+    assert "gemm" in slots and "ring" not in slots
+
+
 @given(transpose_cases(), st.integers(2, 3))
 def test_batch_split_kernels_match_torch(case, threads):
     # Every kernel run a share of the batch per thread (forced even for these small shapes),

@@ -1065,9 +1065,13 @@ def conv_transpose_forward(
     # x rows of a block in the row layout with zero tails: channels are the GEMM's K
     xb = _scratch("rows", (c_in, rows_per, n, *plan.grid[1:]), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g * k, rows_per * row), x.dtype)
+    # Taps that do not overlap (d(k-1) + 1 <= s on every axis) each fill a phase of their own,
+    # unshifted, and in the phases' order: no col2im adds at all, no ring of phase buffers.
+    alone = plan.tap_phase == list(range(k)) and all(a.span == 1 for a in plan.axes)
     # ring of phase buffers, grid rows r0 .. r0 + rows_per + Q1 - 1 (+1 spare row for the
     # shifted adds of the zero tail columns)
-    ring = _scratch("ring", (len(plan.combos), c_out, (rows_per + q1) * row), x.dtype)
+    ring = None if alone else _scratch("ring", (len(plan.combos), c_out, (rows_per + q1) * row),
+                                       x.dtype)
     ones, zeros = [1] * len(size), [0] * len(size)
     for r0 in range(0, size[0], rows_per):
         r1 = min(size[0], r0 + rows_per)
@@ -1076,11 +1080,20 @@ def conv_transpose_forward(
                                                      offsets=zeros))
         z = np.matmul(wt, xc.reshape(groups, cin_g, -1), out=gemm[:, :, :(r1 - r0) * row])
         z = z.reshape(c_out, k, -1)
+        if alone:  # the products of tap t are phase t's outputs: interleave them as they lie
+            src = z.reshape(c_out, k, r1 - r0, n, *plan.grid[1:])
+
+            def put(osl: slice, src: np.ndarray = src, r0: int = r0) -> None:
+                _interleave_all(y, src[osl], plan, r0, osl, bias)
+
+            _split(c_out, z.size, put)
+            continue
         last = r1 == size[0]
         done = r1 - r0 + (q1 - 1 if last else 0)  # ring rows that no later block touches
 
         def scatter(osl: slice, z: np.ndarray = z, r0: int = r0, last: bool = last,
                     done: int = done) -> None:
+            assert ring is not None
             buf = ring[:, osl]
             length = z.shape[2]
             # The ring starts at the bias (or 0) so that the interleave is a plain strided
