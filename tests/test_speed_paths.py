@@ -495,6 +495,28 @@ def test_col2im_without_overlap_interleaves_the_products(monkeypatch, spec, tile
     assert "gemm" in slots and "ring" not in slots
 
 
+@given(transpose_cases(), st.integers(1, 3))
+def test_compiled_col2im_matches_torch(case, threads):
+    # GEMM + col2im with its col2im compiled (taken for long rows; forced here for every row
+    # length): one block, 1-d and 2-d, each output row summed from the products of its taps.
+    x, w, b = case_arrays(case)
+    keep = frozen(x, w)
+    yt = transpose_reference(case, x, w, b)
+    calls = []
+    col2im = gemm._numba.col2im_rows
+    with settings(COL2IM_MIN_ROW=1), tiles(True), tile_settings(threads):
+        gemm._numba.col2im_rows = lambda *a: calls.append(1) or col2im(*a)
+        try:
+            y = run_transpose("conv_transpose_forward", case, x, w, b, yt.shape[2:])
+        finally:
+            gemm._numba.col2im_rows = col2im
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+    overlap = any(d * (k - 1) + 1 > s for k, s, d in zip(case["k"], case["stride"],
+                                                         case["dilation"], strict=True))
+    assert bool(calls) == (case["nd"] < 3 and overlap and yt.numel() > 0)
+
+
 @given(transpose_cases(), st.integers(2, 3))
 def test_batch_split_kernels_match_torch(case, threads):
     # Every kernel run a share of the batch per thread (forced even for these small shapes),

@@ -1062,6 +1062,13 @@ def conv_transpose_forward(
     wt = weight.reshape(groups, cin_g, cout_g * k).transpose(0, 2, 1)  # (G, C_out/G*K, C_in/G)
     y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes), out)
     rows_per = _rows_per_block(max(c_out * k, c_in) * row, size[0], row)
+    if (rows_per >= size[0] and len(size) == 2 and size[1] >= COL2IM_MIN_ROW
+            and _tiles.available(x.dtype)
+            and not (plan.tap_phase == list(range(k)) and all(a.span == 1 for a in plan.axes))):
+        # one block of long rows, with numba: the compiled col2im sums each output row's taps
+        # straight from the products, so the GEMM needs no zero tail columns either
+        _col2im_compiled(x, wt, bias, y, plan, groups)
+        return y[:, :, 0] if nd == 1 else y
     # x rows of a block in the row layout with zero tails: channels are the GEMM's K
     xb = _scratch("rows", (c_in, rows_per, n, *plan.grid[1:]), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g * k, rows_per * row), x.dtype)
@@ -1123,6 +1130,47 @@ def conv_transpose_forward(
 
         _split(c_out, z.size, scatter)
     return y[:, :, 0] if nd == 1 else y
+
+
+# Input rows at least this long take the compiled col2im (one block, 1-d or 2-d).  Measured
+# against the ring of phase buffers (in-process A/B, 1-d k4 s2, 2 threads unless noted): 128
+# -> 64 channels, 256 long, batch 1 0.33 -> 0.26 ms, 4 samples on one thread 0.91 -> 0.76; 64
+# -> 32, 128 long, batch 1 0.117 -> 0.087.  But 2-d rows of 64 (64 -> 3, k3 s2, 4 samples, one
+# thread) 0.91 -> 1.10 and of 16 (256 -> 128, k4 s2) 8.8 -> 9.4: with short rows the loops
+# cost more than the ring's long contiguous adds.
+COL2IM_MIN_ROW = 128
+
+
+def _col2im_compiled(x: np.ndarray, wt: np.ndarray, bias: np.ndarray | None, y: np.ndarray,
+                     plan: _Plan, groups: int) -> None:
+    # conv_transpose_forward in one block with the compiled col2im (_numba.col2im_rows): the
+    # GEMM's columns are the input positions only, (C_in, rows, N, W), and each output row
+    # sums its taps' products from them, bias included, written once.
+    n, c_in, rows, width = x.shape
+    c_out, k = y.shape[1], wt.shape[1] // (y.shape[1] // groups)
+    xc = _scratch("rows", (c_in, rows, n, width), x.dtype)
+    _split(c_in, xc.size, functools.partial(_gather_rows, x, xc, m0=0, steps=[1, 1],
+                                            offsets=[0, 0]))
+    z = np.matmul(wt, xc.reshape(groups, c_in // groups, -1),
+                  out=_scratch("gemm", (groups, wt.shape[1], rows * n * width), x.dtype))
+    z = z.reshape(c_out, k, rows, n, width)
+    amap, _, wrun, _ = _interleave_tables(tuple(plan.axes), 0, (plan.grid[0], n, *plan.grid[1:]),
+                                          tuple(y.shape[2:]))
+    starts, taps, shifts = _col2im_tables(plan)
+    b = np.zeros(c_out, y.dtype) if bias is None else bias
+
+    def rows_of(osl: slice) -> None:
+        _numba.col2im_rows(y, z[osl], b, osl.start or 0, amap, wrun, starts, taps, shifts)
+
+    _split(c_out, z.size, rows_of)
+
+
+def _col2im_tables(plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # The taps of each phase in turn (taps[starts[p]:starts[p + 1]]) and their shifts
+    order = [t for taps in plan.phase_taps for t in taps]
+    starts = np.cumsum([0] + [len(taps) for taps in plan.phase_taps]).astype(np.int64)
+    shifts = np.array([plan.tap_shift[t] for t in order], dtype=np.int64).reshape(-1, 2)
+    return starts, np.array(order, dtype=np.int64), shifts
 
 
 # Output elements per thread of the compiled interleave (numba's threads): ~30 µs of copying

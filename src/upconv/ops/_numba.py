@@ -384,10 +384,72 @@ def _put_rows_par(y, ys, src, ss, shape, amap, bmap, wrun, bias, c0, nb, parts):
                       wrun, bias, c0 + o0, nb)
 
 
+def _col2im_rows(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims):  # type: ignore[no-untyped-def]
+    # GEMM + col2im's sums in output-row form: y[b, c0 + o, oh, ow] = bias[c0 + o] + the sum
+    # of the products z[o, t, gi - qh_t, b, gj - qw_t] of the taps t of (oh, ow)'s phase, for
+    # o < cs, where (ph, gi) = amap[oh] (ph < 0: a row no tap reaches, left as it is) and the
+    # last axis' phase pw writes outputs wrun[pw, 0] + m*wrun[pw, 3] from grid entries gj =
+    # wrun[pw, 1] + m, m < wrun[pw, 2]; phase (ph, pw) has the taps taps[starts[p]:starts[p +
+    # 1]], p = ph * len(wrun) + pw, with shifts (qh, qw).  z (C', K, rows, N, W) and y (N, C,
+    # OH, OW) are flat and C-contiguous, zdims = (K, rows, N, W).  Each output row is summed
+    # in a row buffer, tap by tap (contiguous adds), and written once.
+    k, rows, n, w_len = zdims[0], zdims[1], zdims[2], zdims[3]
+    c_out, oh_len, ow_len = y.shape[1], y.shape[2], y.shape[3]
+    yf = y.reshape(-1)
+    n_w = wrun.shape[0]
+    longest = 0
+    for pw in range(n_w):
+        longest = max(longest, wrun[pw, 2])
+    buf = np.empty(n_w * max(longest, 1), z.dtype)
+    pair = n_w == 2 and wrun[0, 3] == 2 and wrun[1, 3] == 2 and wrun[0, 0] + wrun[1, 0] == 1
+    even = 0 if wrun[0, 0] == 0 else 1
+    zero = buf[0] * 0
+    for o in range(cs):
+        bv = bias[c0 + o]
+        for oh in range(oh_len):
+            ph, gi = amap[oh, 0], amap[oh, 1]
+            if ph < 0:
+                continue
+            for b in range(n):
+                for pw in range(n_w):
+                    count = wrun[pw, 2]
+                    gj0 = wrun[pw, 1]
+                    base = pw * longest
+                    for m in range(count):
+                        buf[base + m] = zero + bv
+                    p = ph * n_w + pw
+                    for i in range(starts[p], starts[p + 1]):
+                        r = gi - shifts[i, 0]
+                        if r < 0 or r >= rows:
+                            continue
+                        off = gj0 - shifts[i, 1]  # z column of m = 0
+                        m0 = max(0, -off)
+                        m1 = min(count, w_len - off)
+                        if m1 <= m0:
+                            continue
+                        row = np.uint64((((o * k + taps[i]) * rows + r) * n + b) * w_len
+                                        + off + m0)
+                        at = np.uint64(base + m0)
+                        for m in range(np.uint64(m1 - m0)):
+                            buf[at + m] += z[row + m]
+                yrow = np.uint64(((b * c_out + c0 + o) * oh_len + oh) * ow_len)
+                if pair:
+                    _pair_row(yf, yrow, buf, np.uint64(even * longest),
+                              np.uint64((1 - even) * longest), np.uint64(wrun[even, 2]),
+                              np.uint64(wrun[1 - even, 2]), zero)
+                    continue
+                for pw in range(n_w):
+                    at = yrow + np.uint64(wrun[pw, 0])
+                    step = np.uint64(wrun[pw, 3])
+                    first = np.uint64(pw * longest)
+                    for m in range(np.uint64(wrun[pw, 2])):
+                        yf[at + m * step] = buf[first + m]
+
+
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
             "_put_rows_par")
 # (also called from upconv's own threads, one share each, and from the kernels above)
-_SERIAL_KERNELS = ("_pair_row", "_put_rows")
+_SERIAL_KERNELS = ("_pair_row", "_put_rows", "_col2im_rows")
 
 
 _COMPILE_LOCK = threading.Lock()
@@ -627,6 +689,20 @@ def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
         launch(_put_rows_par, yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb, parts)
     else:
         _put_rows(yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb)
+
+
+def col2im_rows(y: np.ndarray, z: np.ndarray, bias: np.ndarray, c0: int, amap: np.ndarray,
+                wrun: np.ndarray, starts: np.ndarray, taps: np.ndarray,
+                shifts: np.ndarray) -> None:
+    """GEMM + col2im's tap sums written into rows of ``y``, in place (see ``_col2im_rows``).
+
+    ``z`` is ``(C', K, rows, N, W)``, ``y`` ``(N, C, OH, OW)``, both C-contiguous of one
+    float dtype; the caller builds the tables so that every index is inside both arrays (the
+    compiled loops do not check them).  Serial: callers split the channels over threads.
+    """
+    _compiled()
+    _col2im_rows(y, z.reshape(-1), bias, amap, wrun, starts, taps, shifts, c0, z.shape[0],
+                 np.array(z.shape[1:], dtype=np.int64))
 
 
 def _flat(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
