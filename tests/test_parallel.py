@@ -1,6 +1,7 @@
 """Thread settings of the memory-bound kernels: results must not depend on them."""
 
 import importlib
+import os
 
 import numpy as np
 import pytest
@@ -291,3 +292,21 @@ def test_numba_initialised_in_a_bound_thread_leaves_scipys_blas_all_cpus():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300).stdout.split()
     assert out[0] == f"[{out[1]}]"
+
+
+def test_switches_are_read_on_every_call(monkeypatch):
+    # upconv's UPCONV_* switches are read each time (a fast path over os.environ's own dict):
+    # set, changed and removed at run time, through os.environ and through monkeypatch.
+    name = "UPCONV_TEST_SWITCH"
+    monkeypatch.delenv(name, raising=False)
+    assert not _parallel.switched_off(name)
+    monkeypatch.setenv(name, "0")
+    assert _parallel.switched_off(name)
+    monkeypatch.setenv(name, " 1")
+    assert not _parallel.switched_off(name)
+    os.environ[name] = "0 "
+    assert _parallel.switched_off(name)
+    del os.environ[name]
+    assert not _parallel.switched_off(name)
+    monkeypatch.setenv("UPCONV_TILES", "0")
+    assert not importlib.import_module("upconv.ops._tiles").available(np.float32)

@@ -935,3 +935,25 @@ def test_torch_refuses_the_same_configurations(call):
 def test_errors_name_the_function(func, call):
     with pytest.raises(ShapeError, match=f"^{func}: "):
         call()
+
+
+def test_resolved_geometries_are_reused_only_for_plain_arguments():
+    # conv_geometry / transpose_geometry keep their results for plain arguments (ints,
+    # strings, tuples): the same object comes back, equal to a fresh resolution.  A bool or a
+    # NumPy integer is never taken for the equal int of a kept result, and errors are raised
+    # on every call.
+    g = conv_geometry((9, 7), 3, 2, ((1, 0), (2, 2)), 1, func="conv")
+    assert conv_geometry((9, 7), 3, 2, ((1, 0), (2, 2)), 1, func="conv") is g
+    assert g == conv_geometry.__wrapped__((9, 7), 3, 2, ((1, 0), (2, 2)), 1, func="conv")
+    t = transpose_geometry((4,), 3, 2, 1, output_size=(8,), func="conv_transpose")
+    assert transpose_geometry((4,), 3, 2, 1, output_size=(8,), func="conv_transpose") is t
+    assert t.output_padding == (1,) and t.output_size == (8,)
+    conv_geometry((5,), 3, stride=1)
+    with pytest.raises(TypeError, match="stride=True"):
+        conv_geometry((5,), 3, stride=True)
+    same = conv_geometry((5,), 3, stride=np.int64(1))  # valid, resolved afresh
+    assert same == conv_geometry((5,), 3, stride=1)
+    assert same is not conv_geometry((5,), 3, stride=1)
+    for _ in range(2):
+        with pytest.raises(ShapeError, match="output_padding=2"):
+            transpose_geometry((4,), 3, 2, 0, 2)

@@ -16,9 +16,10 @@ per-dimension tuples and are what the NumPy kernels build on.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ._validate import (
     IntOrTuple,
@@ -30,6 +31,42 @@ from ._validate import (
     per_dim,
     spatial_size,
 )
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_MEMO_SIZE = 512
+
+
+def _plain(value: Any) -> bool:
+    # ints (not bools or NumPy ints), strings, None and tuples of them: safe cache keys whose
+    # equal values mean equal arguments
+    kind = type(value)
+    if kind is int or kind is str or value is None:
+        return True
+    return kind is tuple and all(_plain(v) for v in value)
+
+
+def _memoized(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    # Results of a pure resolver for plain arguments, kept (up to _MEMO_SIZE of them): a
+    # layer calls it with the same arguments every time, and at batch 1 resolving them cost
+    # ~8 us of a call.  Other arguments, and every error, go through ``fn`` each time.
+    cache: dict[Any, _R] = {}
+
+    @functools.wraps(fn)
+    def resolved(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        if not (all(_plain(a) for a in args) and all(_plain(v) for v in kwargs.values())):
+            return fn(*args, **kwargs)
+        key = (args, tuple(sorted(kwargs.items())))
+        hit = cache.get(key)
+        if hit is None:
+            hit = fn(*args, **kwargs)
+            if len(cache) >= _MEMO_SIZE:
+                cache.clear()
+            cache[key] = hit
+        return hit
+
+    return resolved
+
 
 # ---------------------------------------------------------------------------------------------
 # Per-dimension integer formulas (the math, nothing else)
@@ -154,6 +191,7 @@ def _same_padding(k: tuple[int, ...], d: tuple[int, ...]) -> Pairs:
     return tuple((t // 2, t - t // 2) for t in totals)
 
 
+@_memoized
 def conv_geometry(
     size: Any,
     kernel_size: Any,
@@ -391,6 +429,7 @@ def pool_output_size(
     return fmt(g.output_size, as_int)
 
 
+@_memoized
 def transpose_geometry(
     size: Any,
     kernel_size: Any,

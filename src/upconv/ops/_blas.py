@@ -15,11 +15,12 @@ the kernels then use their NumPy-only paths.  The GIL is released during the cal
 from __future__ import annotations
 
 import ctypes
-import os
 import threading
 from typing import Any
 
 import numpy as np
+
+from ._parallel import switched_off
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lock = threading.Lock()
@@ -91,7 +92,7 @@ def available() -> bool:
     True
     """
     global _probed
-    if os.environ.get("UPCONV_BLAS", "").strip() == "0":
+    if switched_off("UPCONV_BLAS"):
         return False
     if not _probed:
         with _lock:

@@ -23,14 +23,13 @@ from __future__ import annotations
 import functools
 import importlib.util
 import itertools
-import os
 import threading
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ._parallel import get_num_threads, unbound
+from ._parallel import get_num_threads, switched_off, unbound
 
 prange = range  # numba.prange once the kernels are compiled (see _compiled)
 
@@ -52,7 +51,7 @@ def available() -> bool:
     False
     >>> del os.environ["UPCONV_NUMBA"]
     """
-    return os.environ.get("UPCONV_NUMBA", "").strip() != "0" and _installed()
+    return not switched_off("UPCONV_NUMBA") and _installed()
 
 
 def version() -> str | None:

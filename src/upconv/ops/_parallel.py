@@ -28,6 +28,29 @@ from typing import Any
 MIN_ELEMENTS_PER_THREAD = 1 << 16
 
 
+_ENVIRON = getattr(os.environ, "_data", None)  # (POSIX CPython: os.environ's bytes dict)
+
+
+def switched_off(name: str) -> bool:
+    """Whether the environment variable ``name`` is set to ``"0"`` (upconv's switches).
+
+    Read on every call, as ``os.environ.get`` would (tests and users flip the switches at
+    run time), but ~10x faster on POSIX: kernels ask several times per call.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["UPCONV_EXAMPLE"] = " 0 "
+    >>> switched_off("UPCONV_EXAMPLE"), switched_off("UPCONV_NOT_SET")
+    (True, False)
+    >>> del os.environ["UPCONV_EXAMPLE"]
+    """
+    if type(_ENVIRON) is dict and os.name == "posix":
+        value = _ENVIRON.get(name.encode())
+        return value is not None and value.strip() == b"0"
+    return os.environ.get(name, "").strip() == "0"
+
+
 def _default_threads() -> int:
     env = os.environ.get("UPCONV_NUM_THREADS", "")
     if env.strip().isdigit() and int(env) > 0:

@@ -36,7 +36,6 @@ Used only when numba is installed and ``UPCONV_TILES`` is not ``"0"`` (:func:`av
 from __future__ import annotations
 
 import functools
-import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -44,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from . import _numba
-from ._parallel import _serial, get_num_threads, run_each
+from ._parallel import _serial, get_num_threads, run_each, switched_off
 
 MR = 4  # rows of a register tile
 NV = 6  # vectors of columns in a register tile
@@ -74,7 +73,7 @@ def available(dtype: Any) -> bool:
     False
     """
     return (np.dtype(dtype) in _DTYPES and _numba.available()
-            and os.environ.get("UPCONV_TILES", "").strip() != "0")
+            and not switched_off("UPCONV_TILES"))
 
 
 class Weights(NamedTuple):
