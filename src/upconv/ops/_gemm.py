@@ -1062,9 +1062,11 @@ def conv_transpose_forward(
     wt = weight.reshape(groups, cin_g, cout_g * k).transpose(0, 2, 1)  # (G, C_out/G*K, C_in/G)
     y = _output((n, c_out, *out_size), x.dtype, bias, all(_covers(a) for a in plan.axes), out)
     rows_per = _rows_per_block(max(c_out * k, c_in) * row, size[0], row)
-    if (rows_per >= size[0] and len(size) == 2 and size[1] >= COL2IM_MIN_ROW
-            and _tiles.available(x.dtype)
-            and not (plan.tap_phase == list(range(k)) and all(a.span == 1 for a in plan.axes))):
+    # Taps that do not overlap (d(k-1) + 1 <= s on every axis) each fill a phase of their own,
+    # unshifted, and in the phases' order: no col2im adds at all, no ring of phase buffers.
+    alone = plan.tap_phase == list(range(k)) and all(a.span == 1 for a in plan.axes)
+    if (not alone and rows_per >= size[0] and len(size) == 2 and size[1] >= COL2IM_MIN_ROW
+            and _tiles.available(x.dtype)):
         # one block of long rows, with numba: the compiled col2im sums each output row's taps
         # straight from the products, so the GEMM needs no zero tail columns either
         _col2im_compiled(x, wt, bias, y, plan, groups)
@@ -1072,9 +1074,6 @@ def conv_transpose_forward(
     # x rows of a block in the row layout with zero tails: channels are the GEMM's K
     xb = _scratch("rows", (c_in, rows_per, n, *plan.grid[1:]), x.dtype)
     gemm = _scratch("gemm", (groups, cout_g * k, rows_per * row), x.dtype)
-    # Taps that do not overlap (d(k-1) + 1 <= s on every axis) each fill a phase of their own,
-    # unshifted, and in the phases' order: no col2im adds at all, no ring of phase buffers.
-    alone = plan.tap_phase == list(range(k)) and all(a.span == 1 for a in plan.axes)
     # ring of phase buffers, grid rows r0 .. r0 + rows_per + Q1 - 1 (+1 spare row for the
     # shifted adds of the zero tail columns)
     ring = None if alone else _scratch("ring", (len(plan.combos), c_out, (rows_per + q1) * row),
