@@ -83,6 +83,21 @@ def _pair_row(y, at, src, e0, o0, ce, co, bv):  # type: ignore[no-untyped-def]
         y[at + two * m + one] = src[o0 + m] + bv
 
 
+def _split_row(out, e0, o0, x, src, ce, co):  # type: ignore[no-untyped-def]
+    # out[e0 + m] = x[src + 2m] for m < ce and out[o0 + m] = x[src + 2m + 1] for m < co: a
+    # stride-2 input row split into its two phases in one pass, which the compiler vectorises
+    # (the inverse of _pair_row; unsigned offsets).
+    one, two = np.uint64(1), np.uint64(2)
+    both = min(ce, co)
+    for m in range(both):
+        out[e0 + m] = x[src + two * m]
+        out[o0 + m] = x[src + two * m + one]
+    for m in range(both, ce):
+        out[e0 + m] = x[src + two * m]
+    for m in range(both, co):
+        out[o0 + m] = x[src + two * m + one]
+
+
 def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  # type: ignore[no-untyped-def]
                   n_h, groups, buf_len, covered, chunks):
     # One (n, o) plane per iteration, in output-phase form (see _gemm): output phase P at
@@ -231,6 +246,13 @@ def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # typ
     planes = n * c_out
     xf, yf = x.reshape(-1), y.reshape(-1)
     plane_in, plane_out = d_in * h_in * w_in, od * oh * ow
+    # the last axis at stride 2, its two phases starting at the same grid entry and at
+    # neighbouring inputs: each input row is split into both in one pass (vector loads)
+    pair = (n_w == 2 and sw == 2 and wrun[0, 0] == wrun[1, 0]
+            and wrun[1, 2] == wrun[0, 2] + 1)
+    c_even = np.uint64(wrun[0, 1] - wrun[0, 0])
+    c_odd = np.uint64(wrun[1, 1] - wrun[1, 0]) if n_w > 1 else np.uint64(0)
+    blen = np.uint64(buf_len)
     for chunk in prange(chunks):
         # buffers once per chunk of planes: each plane writes the same entries of xph (its
         # padding stays zero), and acc is cleared
@@ -246,6 +268,18 @@ def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # typ
                 x0 = (b * c_in + c) * plane_in
                 for pd in range(n_d):
                     for ph in range(n_h):
+                        if pair:  # both stride-2 phases of a row from one pass over it
+                            base = (pd * n_h + ph) * n_w * buf_len + wrun[0, 0]
+                            for md in range(gd):
+                                jd = dsrc[pd, md]
+                                for mh in range(gh):
+                                    jh = hsrc[ph, mh]
+                                    if jd < 0 or jh < 0:
+                                        continue
+                                    at = np.uint64(base + (md * gh + mh) * gw)
+                                    src = np.uint64(x0 + (jd * h_in + jh) * w_in + wrun[0, 2])
+                                    _split_row(xph, at, at + blen, xf, src, c_even, c_odd)
+                            continue
                         for pw in range(n_w):
                             m0, m1, j0 = wrun[pw, 0], wrun[pw, 1], wrun[pw, 2]
                             count = np.uint64(m1 - m0)
@@ -448,7 +482,7 @@ def _col2im_rows(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims):  
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
             "_put_rows_par")
 # (also called from upconv's own threads, one share each, and from the kernels above)
-_SERIAL_KERNELS = ("_pair_row", "_put_rows", "_col2im_rows")
+_SERIAL_KERNELS = ("_pair_row", "_split_row", "_put_rows", "_col2im_rows")
 
 
 _COMPILE_LOCK = threading.Lock()
