@@ -10,6 +10,8 @@ that the block loops, the ring of phase buffers and the scratch buffers are exer
 from __future__ import annotations
 
 import importlib
+import itertools
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -201,6 +203,41 @@ def test_conv_kernel_matches_torch(case):
     assert y.dtype == case["dtype"]
     assert_close(y, yt, case["dtype"])
     assert_unchanged(keep, x, w)
+
+
+@given(conv_cases(), st.integers(1, 3))
+def test_stride2_phase_pairs_match_torch(case, threads):
+    # The compiled gather of a 1-d / 2-d convolution's input phases with stride 2 on the last
+    # axis (two phases per pass over each input row), in blocks of rows, on 1-3 threads; the
+    # positions and direct paths are kept out so that every such layer takes it.
+    case.update(nd=min(case["nd"], 2))
+    case.update(k=case["k"][:case["nd"]], dilation=case["dilation"][:case["nd"]],
+                pairs=case["pairs"][:case["nd"]], size=case["size"][:case["nd"]],
+                stride=(*case["stride"][:case["nd"] - 1], 2), tiny_group=0)
+    x, w, b = case_arrays(case, transposed=False)
+    keep = frozen(x, w)
+    yt = conv_reference(case, x, w, b)
+    before = [p for p, _ in case["pairs"]]
+    calls = []
+    real = gemm._numba.phase_pairs
+    with settings(POSITIONS_OUT_CHANNELS=(0, -1), _TINY_GROUP=0), tiles(True), \
+            block_budget(case["budget"]), tile_settings(threads):
+        gemm._numba.phase_pairs = lambda *a: calls.append(1) or real(*a)
+        try:
+            y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
+                                  case["groups"], yt.shape[2:])
+        finally:
+            gemm._numba.phase_pairs = real
+    assert_close(y, yt, case["dtype"])
+    assert_unchanged(keep, x, w)
+    # taken whenever the taps reach both phases of the last axis (and not k <= s there)
+    phases = {(a * case["dilation"][-1]) % 2 for a in range(case["k"][-1])}
+    taps = math.prod(case["k"])
+    direct = len({tuple((a * d) % s for a, d, s in zip(t, case["dilation"], case["stride"],
+                                                        strict=True))
+                  for t in itertools.product(*(range(k) for k in case["k"]))}) == taps
+    if yt.numel() and len(phases) == 2 and not direct:
+        assert calls
 
 
 def one_group(case):

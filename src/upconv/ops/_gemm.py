@@ -437,6 +437,7 @@ def conv_forward(
     x, weight, (stride, pad_before, dilation, out_size) = _lift(
         x, weight, (stride, 1), (pad_before, 0), (dilation, 1), (out_size, 1))
     n, c_in = x.shape[:2]
+    nd_in = x.ndim - 2
     c_out, cin_g, *k_size = weight.shape
     cout_g, k = c_out // groups, math.prod(k_size)
     spans, inner, combos, tap_src = _conv_plan(n, tuple(k_size), tuple(stride),
@@ -497,6 +498,9 @@ def conv_forward(
                                            min_columns))
     # input phases of a block: rows + Q - 1 (+1 spare row for the last shifted reads)
     phases = _scratch("rows", (len(combos), c_in, rows_g + spans[0], n, *inner), x.dtype)
+    pairs = (_phase_pair_table(tuple(x.shape[2:]), tuple(combos), tuple(pad_before), inner[0])
+             if nd_in == 2 and stride[1] == 2 and x.flags.c_contiguous
+             and _tiles.available(x.dtype) else None)
     gemm = _scratch("gemm", (groups, cout_g, rows_per * row), x.dtype)
     if tiles is not None:  # each tap's read in the stacked phase rows, from a block's start
         ldx = phases.strides[1] // phases.itemsize
@@ -507,6 +511,10 @@ def conv_forward(
         flat = ph.reshape(len(combos), c_in, -1)
 
         def gather(cs: slice, g0: int = g0, ph: np.ndarray = ph) -> None:
+            if pairs is not None:  # stride 2 on the last axis: two phases per pass, compiled
+                c0, c1, _ = cs.indices(c_in)
+                _numba.phase_pairs(x, phases, pairs, c0, c1, g0, ph.shape[2], stride[0])
+                return
             for ci, combo in enumerate(combos):
                 _gather_rows(x, ph[ci], cs, m0=g0, steps=stride,
                              offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
@@ -776,6 +784,39 @@ def _conv_plan(n: int, k_size: tuple[int, ...], stride: tuple[int, ...],
                 sum(shift[i][t] * strides[i] for i, t in enumerate(a)))
                for a in itertools.product(*(range(kk) for kk in k_size))]
     return spans, inner, combos, tap_src
+
+
+@functools.lru_cache(maxsize=256)
+def _phase_pair_table(size: tuple[int, ...], combos: tuple[tuple[int, ...], ...],
+                      pad_before: tuple[int, ...], width: int) -> np.ndarray | None:
+    # _numba.phase_pairs' table for a 2-d convolution with stride 2 on the last axis: the
+    # phases that read even and odd inputs of the same rows, paired, with their valid ranges
+    # (integers only, cached; read-only).  None unless every phase has its partner.
+    rows: list[list[int]] = []
+    for p, (rh, rw) in enumerate(combos):
+        if rw % 2:
+            continue
+        partner = [q for q, c in enumerate(combos) if c == (rh, rw + 1)]
+        if not partner:
+            return None
+        ow = [rw - pad_before[1], rw + 1 - pad_before[1]]
+        # phase p reads 2j + ow[0], its partner 2j + ow[1]: the even one goes first
+        order = [(p, ow[0]), (partner[0], ow[1])] if ow[0] % 2 == 0 else \
+            [(partner[0], ow[1]), (p, ow[0])]
+        spans = []
+        for _, off in order:
+            r = _tap_range(width, 2, off, size[1])
+            spans += [0, 0] if r is None else [r[0].start, r[0].stop]
+        # (what _phase_pairs relies on: the even reader starts at or before input 0, the odd
+        # one next to it)
+        assert order[0][1] <= 0 and order[1][1] - order[0][1] in (-1, 1)
+        rows.append([order[0][0], order[1][0], rh - pad_before[0], order[0][1], order[1][1],
+                     *spans])
+    if 2 * len(rows) != len(combos):
+        return None
+    table = np.array(rows, dtype=np.int64).reshape(-1, 9)
+    table.flags.writeable = False
+    return table
 
 
 def _conv_direct(x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None, y: np.ndarray,

@@ -98,6 +98,56 @@ def _split_row(out, e0, o0, x, src, ce, co):  # type: ignore[no-untyped-def]
         out[o0 + m] = x[src + two * m + one]
 
 
+def _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0):  # type: ignore[no-untyped-def]
+    # The convolution's input phases for stride 2 on the last axis, two at a time: pair
+    # (X, Y, oh, owx, owy, jx0, jx1, jy0, jy1) has phase X reading inputs 2j + owx (owx even)
+    # and phase Y 2j + owy (owy odd) of row (m0 + i)*s0 + oh, valid for j in [jx0, jx1) and
+    # [jy0, jy1); so input row entries 2q and 2q + 1 go to X's j = q - owx/2 and Y's j = q -
+    # (owy - 1)/2, both from one pass over the row (_split_row), 0 elsewhere.  The table
+    # guarantees owx <= 0 and owy = owx +- 1 (offsets r - p_before, r in {0, 1}): both start
+    # at input 0, and only X can take one more (the last of an odd row).  ph[p, c, i, n, j]
+    # for channels [c0, c1) and rows i < rows; x (N, C, H, W) and ph (P, C, R, N, J) are
+    # C-contiguous.
+    n_len, c_in, h_len, w_len = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
+    big_r, j_len = ph.shape[2], ph.shape[4]
+    xf, pf = x.reshape(-1), ph.reshape(-1)
+    zero = pf[0] * 0
+    two = np.uint64(2)
+    for k in range(pairs.shape[0]):
+        px, py, oh, owx, owy = pairs[k, 0], pairs[k, 1], pairs[k, 2], pairs[k, 3], pairs[k, 4]
+        jx0, jx1, jy0, jy1 = pairs[k, 5], pairs[k, 6], pairs[k, 7], pairs[k, 8]
+        a, b = owx // 2, (owy - 1) // 2
+        q0, q1 = max(jx0 + a, jy0 + b), min(jx1 + a, jy1 + b)
+        if q1 < q0:
+            q1 = q0
+        for c in range(c0, c1):
+            for i in range(rows):
+                h = (m0 + i) * s0 + oh
+                for n in range(n_len):
+                    rx = np.uint64(((px * c_in + c) * big_r + i) * n_len * j_len + n * j_len)
+                    ry = np.uint64(((py * c_in + c) * big_r + i) * n_len * j_len + n * j_len)
+                    if h < 0 or h >= h_len:
+                        for j in range(np.uint64(j_len)):
+                            pf[rx + j] = zero
+                            pf[ry + j] = zero
+                        continue
+                    src = np.uint64(((n * c_in + c) * h_len + h) * w_len)
+                    for j in range(0, jx0):
+                        pf[rx + j] = zero
+                    for j in range(jx1, j_len):
+                        pf[rx + j] = zero
+                    for j in range(0, jy0):
+                        pf[ry + j] = zero
+                    for j in range(jy1, j_len):
+                        pf[ry + j] = zero
+                    for j in range(max(jx0, q1 - a), jx1):  # an odd row's last input
+                        pf[rx + j] = xf[src + np.uint64(2 * j + owx)]
+                    if q1 > q0:
+                        _split_row(pf, rx + np.uint64(q0 - a), ry + np.uint64(q0 - b), xf,
+                                   src + two * np.uint64(q0), np.uint64(q1 - q0),
+                                   np.uint64(q1 - q0))
+
+
 def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  # type: ignore[no-untyped-def]
                   n_h, groups, buf_len, covered, chunks):
     # One (n, o) plane per iteration, in output-phase form (see _gemm): output phase P at
@@ -482,7 +532,7 @@ def _col2im_rows(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims):  
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
             "_put_rows_par")
 # (also called from upconv's own threads, one share each, and from the kernels above)
-_SERIAL_KERNELS = ("_pair_row", "_split_row", "_put_rows", "_col2im_rows")
+_SERIAL_KERNELS = ("_pair_row", "_split_row", "_phase_pairs", "_put_rows", "_col2im_rows")
 
 
 _COMPILE_LOCK = threading.Lock()
@@ -722,6 +772,18 @@ def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
         launch(_put_rows_par, yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb, parts)
     else:
         _put_rows(yf, ys, sf, ss, shape, amap, bmap, wrun, bias, c0, nb)
+
+
+def phase_pairs(x: np.ndarray, ph: np.ndarray, pairs: np.ndarray, c0: int, c1: int, m0: int,
+                rows: int, s0: int) -> None:
+    """The convolution's stride-2 input phases, two per pass over each input row, in place.
+
+    See ``_phase_pairs``; ``x`` and ``ph`` C-contiguous of one float dtype, the table built
+    by the caller so that every index is inside both (the compiled loops do not check).
+    Serial: callers split the channels over threads.
+    """
+    _compiled()
+    _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0)
 
 
 def col2im_rows(y: np.ndarray, z: np.ndarray, bias: np.ndarray, c0: int, amap: np.ndarray,
