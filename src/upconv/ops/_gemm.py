@@ -962,6 +962,9 @@ class _Plan(NamedTuple):
     shift_offset: list[int]  # per shift in C order: flat read offset of the sub-pixel im2col
     phase_taps: list[list[int]]  # per phase: its kernel taps
     tap_read: list[int]  # per kernel tap: shift_offset of its shift (the tiles' reads)
+    # the compiled col2im's tables: the taps of each phase in turn, taps[starts[p]:starts[p +
+    # 1]], and their shifts (read-only)
+    col2im: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _plan(x: np.ndarray, k_size: Sequence[int], stride: Sequence[int],
@@ -992,8 +995,14 @@ def _plan_of(n: int, size: tuple[int, ...], k_size: tuple[int, ...], stride: tup
                     for sh in itertools.product(*(range(qq) for qq in spans))]
     phase_taps = [[t for t, ci in enumerate(tap_phase) if ci == p] for p in range(len(combos))]
     tap_read = [shift_offset[int(np.ravel_multi_index(sh, spans))] for sh in tap_shift]
+    order = [t for taps in phase_taps for t in taps]
+    col2im = (np.cumsum([0] + [len(taps) for taps in phase_taps]).astype(np.int64),
+              np.array(order, dtype=np.int64),
+              np.array([tap_shift[t] for t in order], dtype=np.int64).reshape(len(order), -1))
+    for table in col2im:
+        table.flags.writeable = False
     return _Plan(axes, grid, n * math.prod(grid[1:]), strides, combos, tap_phase, tap_shift,
-                 tap_offset, shift_offset, phase_taps, tap_read)
+                 tap_offset, shift_offset, phase_taps, tap_read, col2im)
 
 
 def _interleave(y: np.ndarray, src: np.ndarray, combo: Sequence[int], plan: _Plan, g0: int,
@@ -1196,21 +1205,13 @@ def _col2im_compiled(x: np.ndarray, wt: np.ndarray, bias: np.ndarray | None, y: 
     z = z.reshape(c_out, k, rows, n, width)
     amap, _, wrun, _ = _interleave_tables(tuple(plan.axes), 0, (plan.grid[0], n, *plan.grid[1:]),
                                           tuple(y.shape[2:]))
-    starts, taps, shifts = _col2im_tables(plan)
+    starts, taps, shifts = plan.col2im
     b = np.zeros(c_out, y.dtype) if bias is None else bias
 
     def rows_of(osl: slice) -> None:
         _numba.col2im_rows(y, z[osl], b, osl.start or 0, amap, wrun, starts, taps, shifts)
 
     _split(c_out, z.size, rows_of)
-
-
-def _col2im_tables(plan: _Plan) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # The taps of each phase in turn (taps[starts[p]:starts[p + 1]]) and their shifts
-    order = [t for taps in plan.phase_taps for t in taps]
-    starts = np.cumsum([0] + [len(taps) for taps in plan.phase_taps]).astype(np.int64)
-    shifts = np.array([plan.tap_shift[t] for t in order], dtype=np.int64).reshape(-1, 2)
-    return starts, np.array(order, dtype=np.int64), shifts
 
 
 # Output elements per thread of the compiled interleave (numba's threads): ~30 µs of copying

@@ -464,8 +464,8 @@ def gemm_positions(x: np.ndarray, pos: np.ndarray, x_offsets: np.ndarray, c_stri
         raise ValueError(f"_tiles.gemm_positions: writes up to {top} leave out, "
                          f"{out.size} elements")
     if kc and taps:
-        low = int(pos.min()) + int(offs.min())
-        high = int(pos.max()) + int(offs.max()) + (kc - 1) * c_stride
+        (p_low, p_high), (t_low, t_high) = _low_high(pos), _low_high(offs)
+        low, high = p_low + t_low, p_high + t_high + (kc - 1) * c_stride
         if low < 0 or high >= x.size:
             raise ValueError(f"_tiles.gemm_positions: reads [{low}, {high}] leave x, "
                              f"{x.size} elements")
