@@ -727,3 +727,25 @@ def test_sub_pixel_tiles_read_the_weight_in_place_or_swapped(case, limit):
         y = run_transpose("conv_transpose_phases", case, x, w, b, yt.shape[2:])
     assert_close(y, yt, case["dtype"])
     assert_unchanged(keep, x, w)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_kernels_take_no_zeros_from_stale_memory(dtype):
+    # The compiled kernels fill padding and start sums from a zero of the arrays' dtype, not
+    # from ``buffer[0] * 0``: that is float64 (and made the sums float64), and NaN when the
+    # uninitialised buffer held one, as after a call on NaN input.
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 6, 9, 10)).astype(dtype)
+    w = rng.standard_normal((6, 4, 3, 4)).astype(dtype)
+    yt = F.conv_transpose2d(t(x), t(w), None, (2, 2), (1, 1))
+    with settings(COL2IM_MIN_ROW=1), tiles(True), tile_settings(1):
+        gemm.conv_transpose_forward(np.full_like(x, np.nan), w, None, (2, 2), (1, 1), (1, 1),
+                                    1, yt.shape[2:])
+        y = gemm.conv_transpose_forward(x, w, None, (2, 2), (1, 1), (1, 1), 1, yt.shape[2:])
+    assert_close(y, yt, dtype)
+    wc = w.swapaxes(0, 1).copy()
+    yt = F.conv2d(t(x), t(wc), None, (1, 2), (1, 1))
+    gemm._scratch("rows", (1 << 16,), dtype)[...] = np.nan
+    with settings(POSITIONS_OUT_CHANNELS=(0, -1), _TINY_GROUP=0), tiles(True), tile_settings(1):
+        y = gemm.conv_forward(x, wc, None, (1, 2), (1, 1), (1, 1), 1, yt.shape[2:])
+    assert_close(y, yt, dtype)

@@ -111,7 +111,7 @@ def _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0):  # type: ignore[no-untyped
     n_len, c_in, h_len, w_len = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
     big_r, j_len = ph.shape[2], ph.shape[4]
     xf, pf = x.reshape(-1), ph.reshape(-1)
-    zero = pf[0] * 0
+    zero = np.zeros(1, ph.dtype)[0]  # (pf[0] * 0 is float64, and NaN on stale memory)
     two = np.uint64(2)
     for k in range(pairs.shape[0]):
         px, py, oh, owx, owy = pairs[k, 0], pairs[k, 1], pairs[k, 2], pairs[k, 3], pairs[k, 4]
@@ -192,7 +192,9 @@ def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  
         # columns stay zero)
         xq = np.zeros(lead + buf_len, y.dtype)
         buf = np.empty(phases * buf_len, y.dtype)
-        zero = xq[0] * 0  # (of the arrays' dtype)
+        # of the arrays' dtype: xq[0] * 0 would be float64, and every sum with it too (4x
+        # slower loops)
+        zero = np.zeros(1, y.dtype)[0]
         for plane in range(planes * chunk // chunks, planes * (chunk + 1) // chunks):
             b = plane // c_out
             o = plane % c_out
@@ -486,7 +488,8 @@ def _col2im_rows(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims):  
     buf = np.empty(n_w * max(longest, 1), z.dtype)
     pair = n_w == 2 and wrun[0, 3] == 2 and wrun[1, 3] == 2 and wrun[0, 0] + wrun[1, 0] == 1
     even = 0 if wrun[0, 0] == 0 else 1
-    zero = buf[0] * 0
+    # of the arrays' dtype (buf[0] * 0 is float64, and NaN where np.empty's memory held one)
+    zero = np.zeros(1, z.dtype)[0]
     for o in range(cs):
         bv = bias[c0 + o]
         for oh in range(oh_len):
