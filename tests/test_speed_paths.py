@@ -220,9 +220,10 @@ def test_stride2_phase_pairs_match_torch(case, threads):
     before = [p for p, _ in case["pairs"]]
     calls = []
     real = gemm._numba.phase_pairs
-    with settings(POSITIONS_OUT_CHANNELS=(0, -1), _TINY_GROUP=0), tiles(True), \
-            block_budget(case["budget"]), tile_settings(threads):
-        gemm._numba.phase_pairs = lambda *a: calls.append(1) or real(*a)
+    with settings(POSITIONS_OUT_CHANNELS=(0, -1), _TINY_GROUP=0, PAIRS_MIN_ELEMENTS=1), \
+            tiles(True), block_budget(case["budget"]), tile_settings(threads):
+        # (parts: how many of numba's threads share the gather, all of them here)
+        gemm._numba.phase_pairs = lambda *a: calls.append(a[8]) or real(*a)
         try:
             y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
                                   case["groups"], yt.shape[2:])
@@ -238,6 +239,7 @@ def test_stride2_phase_pairs_match_torch(case, threads):
                   for t in itertools.product(*(range(k) for k in case["k"]))}) == taps
     if yt.numel() and len(phases) == 2 and not direct:
         assert calls
+        assert set(calls) == {threads}
 
 
 def one_group(case):

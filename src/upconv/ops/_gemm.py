@@ -519,7 +519,13 @@ def conv_forward(
                 _gather_rows(x, ph[ci], cs, m0=g0, steps=stride,
                              offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
 
-        _split(c_in, ph.size, gather)
+        if pairs is not None and not _serial():
+            # numba's threads, as for the tiles that follow: a hand-off to upconv's pool here
+            # cost 2-5x the gather itself (its threads wait behind numba's spinning ones)
+            parts = min(get_num_threads(), max(1, ph.size // PAIRS_MIN_ELEMENTS))
+            _numba.phase_pairs(x, phases, pairs, 0, c_in, g0, ph.shape[2], stride[0], parts)
+        else:
+            _split(c_in, ph.size, gather)
         if segments and tiles is not None:  # every output row (N, C_out, .., :), one call
             xs, ys = _segment_starts(g0, g1, n, c_out, tuple(out_size), tuple(inner))
             _tiles.gemm_segments(tiles, ph.reshape(len(combos) * c_in, -1), tile_offs, xs,
@@ -784,6 +790,10 @@ def _conv_plan(n: int, k_size: tuple[int, ...], stride: tuple[int, ...],
                 sum(shift[i][t] * strides[i] for i, t in enumerate(a)))
                for a in itertools.product(*(range(kk) for kk in k_size))]
     return spans, inner, combos, tap_src
+
+
+# Gathered elements per thread of the compiled phase-pair gather (numba's threads): ~30 µs
+PAIRS_MIN_ELEMENTS = 1 << 16
 
 
 @functools.lru_cache(maxsize=256)

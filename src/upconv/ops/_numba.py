@@ -98,7 +98,7 @@ def _split_row(out, e0, o0, x, src, ce, co):  # type: ignore[no-untyped-def]
         out[o0 + m] = x[src + two * m + one]
 
 
-def _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0):  # type: ignore[no-untyped-def]
+def _phase_pairs(x, ph, pairs, c0, c1, m0, i0, i1, s0):  # type: ignore[no-untyped-def]
     # The convolution's input phases for stride 2 on the last axis, two at a time: pair
     # (X, Y, oh, owx, owy, jx0, jx1, jy0, jy1) has phase X reading inputs 2j + owx (owx even)
     # and phase Y 2j + owy (owy odd) of row (m0 + i)*s0 + oh, valid for j in [jx0, jx1) and
@@ -106,7 +106,7 @@ def _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0):  # type: ignore[no-untyped
     # (owy - 1)/2, both from one pass over the row (_split_row), 0 elsewhere.  The table
     # guarantees owx <= 0 and owy = owx +- 1 (offsets r - p_before, r in {0, 1}): both start
     # at input 0, and only X can take one more (the last of an odd row).  ph[p, c, i, n, j]
-    # for channels [c0, c1) and rows i < rows; x (N, C, H, W) and ph (P, C, R, N, J) are
+    # for channels [c0, c1) and rows i in [i0, i1); x (N, C, H, W) and ph (P, C, R, N, J) are
     # C-contiguous.
     n_len, c_in, h_len, w_len = x.shape[0], x.shape[1], x.shape[2], x.shape[3]
     big_r, j_len = ph.shape[2], ph.shape[4]
@@ -121,7 +121,7 @@ def _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0):  # type: ignore[no-untyped
         if q1 < q0:
             q1 = q0
         for c in range(c0, c1):
-            for i in range(rows):
+            for i in range(i0, i1):
                 h = (m0 + i) * s0 + oh
                 for n in range(n_len):
                     rx = np.uint64(((px * c_in + c) * big_r + i) * n_len * j_len + n * j_len)
@@ -274,6 +274,18 @@ def _tconv_planes(x, w, bias, y, dmap, hmap, wrun, tap_combo, tap_off, hp, wp,  
                         else:
                             for j in range(count):
                                 yf[at + sw * j] = buf[src + j] + bv
+
+
+def _phase_pairs_par(x, ph, pairs, m0, rows, s0, parts):  # type: ignore[no-untyped-def]
+    # _phase_pairs for all channels and rows [0, rows), in ``parts`` shares of the (channel,
+    # row) pairs, one per thread
+    units = x.shape[1] * rows
+    for p in prange(parts):
+        u0, u1 = units * p // parts, units * (p + 1) // parts
+        for c in range(u0 // rows, (u1 + rows - 1) // rows):
+            i0, i1 = max(u0 - c * rows, 0), min(u1 - c * rows, rows)
+            if i1 > i0:
+                _phase_pairs(x, ph, pairs, c, c + 1, m0, i0, i1, s0)
 
 
 def _conv_planes(x, w, bias, y, dsrc, hsrc, wrun, tap_combo, tap_off, gw,  # type: ignore[no-untyped-def]
@@ -533,7 +545,7 @@ def _col2im_rows(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims):  
 
 
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
-            "_put_rows_par")
+            "_put_rows_par", "_phase_pairs_par")
 # (also called from upconv's own threads, one share each, and from the kernels above)
 _SERIAL_KERNELS = ("_pair_row", "_split_row", "_phase_pairs", "_put_rows", "_col2im_rows")
 
@@ -778,15 +790,20 @@ def put_rows(y: np.ndarray, src: np.ndarray, amap: np.ndarray, bmap: np.ndarray,
 
 
 def phase_pairs(x: np.ndarray, ph: np.ndarray, pairs: np.ndarray, c0: int, c1: int, m0: int,
-                rows: int, s0: int) -> None:
+                rows: int, s0: int, parts: int = 1) -> None:
     """The convolution's stride-2 input phases, two per pass over each input row, in place.
 
     See ``_phase_pairs``; ``x`` and ``ph`` C-contiguous of one float dtype, the table built
     by the caller so that every index is inside both (the compiled loops do not check).
-    Serial: callers split the channels over threads.
+    With ``parts > 1`` (all channels only) numba's threads take shares of the channels' rows.
     """
     _compiled()
-    _phase_pairs(x, ph, pairs, c0, c1, m0, rows, s0)
+    if parts > 1:
+        if (c0, c1) != (0, x.shape[1]):
+            raise ValueError("phase_pairs: parts > 1 gathers all channels")
+        launch(_phase_pairs_par, x, ph, pairs, m0, rows, s0, parts)
+    else:
+        _phase_pairs(x, ph, pairs, c0, c1, m0, 0, rows, s0)
 
 
 def col2im_rows(y: np.ndarray, z: np.ndarray, bias: np.ndarray, c0: int, amap: np.ndarray,
