@@ -56,7 +56,8 @@ def sums(draw):
     whole = rng.standard_normal((m, cols + 2 * pad)).astype(dtype)
     return dict(a=a, dense=dense, x=x, offsets=offsets, whole=whole, pad=pad, cols=cols,
                 accumulate=draw(st.booleans()), threads=draw(st.integers(1, 3)),
-                by_rows=draw(st.booleans()), k_block=draw(st.sampled_from([1, 7, 256])))
+                by_rows=draw(st.booleans()), k_block=draw(st.sampled_from([1, 7, 256])),
+                vectors=draw(st.sampled_from([None, 4, 5, 6])))  # None: as gemm picks
 
 
 def reference(case):
@@ -78,22 +79,33 @@ def test_gemm_matches_the_sum_of_products(case):
     keep = frozen(x, case["a"].data)
     want = reference(case) + (before[:, pad:pad + cols] if case["accumulate"] else 0)
     old = (upconv.get_num_threads(), tl.MIN_MACS_PER_THREAD, tl.MIN_COLUMN_TILES,
-           tl.K_BLOCK_ROWS)
+           tl.K_BLOCK_ROWS, tl._vectors)
     try:
         upconv.set_num_threads(case["threads"])
+        if case["vectors"]:  # register tiles of this many vectors of columns
+            tl._vectors = lambda lanes, columns: case["vectors"]
         tl.MIN_MACS_PER_THREAD = 1  # threads even for these small sums
         tl.MIN_COLUMN_TILES = 1 << 30 if case["by_rows"] else 0  # rows: if more row tiles
         tl.K_BLOCK_ROWS = case["k_block"]  # several channel blocks, accumulated
         tl.gemm(case["a"], x, case["offsets"], out, accumulate=case["accumulate"])
     finally:
         upconv.set_num_threads(old[0])
-        tl.MIN_MACS_PER_THREAD, tl.MIN_COLUMN_TILES, tl.K_BLOCK_ROWS = old[1:]
+        tl.MIN_MACS_PER_THREAD, tl.MIN_COLUMN_TILES, tl.K_BLOCK_ROWS, tl._vectors = old[1:]
     tol = 1e-4 if x.dtype == np.float32 else 1e-10
     np.testing.assert_allclose(out, want, rtol=tol, atol=tol)
     # nothing outside the columns of ``out`` is written
     np.testing.assert_array_equal(whole[:, :pad], before[:, :pad])
     np.testing.assert_array_equal(whole[:, pad + cols:], before[:, pad + cols:])
     assert_unchanged(keep, x, case["a"].data)
+
+
+def test_tiles_narrow_to_fit_short_columns():
+    # gemm's register tiles take 4-6 vectors of columns: the fewest lanes computed, narrower
+    # tiles only when they save lanes (16 float32 lanes a vector)
+    assert tl._vectors(16, (72,)) == 5  # 80 lanes, not 96
+    assert tl._vectors(16, (64,)) == tl._vectors(16, (60, 33)) == 4
+    assert tl._vectors(16, (272,)) == tl._vectors(16, (1000,)) == 6
+    assert tl._vectors(8, (40,)) == 5 and tl._vectors(8, (48,)) == 6
 
 
 @st.composite

@@ -47,6 +47,7 @@ from ._parallel import _serial, get_num_threads, run_each, switched_off
 
 MR = 4  # rows of a register tile
 NV = 6  # vectors of columns in a register tile
+MIN_NV = 4  # (gemm_many narrows its tiles down to this many vectors to fit short columns)
 # Channels per block (times the taps, the rows of X a tile walks through): keeps a column
 # tile of X and the weights of a block of rows in the L2 cache.
 K_BLOCK_ROWS = 256
@@ -180,7 +181,6 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
     ldx, extent = _rows_of(x, "gemm")
     if dtype not in _DTYPES:
         raise ValueError(f"_tiles.gemm: dtype {dtype} is not float32 or float64")
-    width = _lanes(dtype) * NV
     params, keep, costs = [], [], []
     for a, offsets, out in problems:
         if (out.ndim != 2 or a.m != out.shape[0] or out.dtype != dtype
@@ -208,18 +208,30 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
         costs.append(m * cols * taps * a.k)
     if not params:
         return
+    nv = _vectors(_lanes(dtype), tuple(row[10] for row in params))
+    width = _lanes(dtype) * nv
     table = np.array(params, dtype=np.int64)
     total = sum(costs)
     threads = 1 if _serial() else min(get_num_threads(), max(1, total // MIN_MACS_PER_THREAD))
     chunks, starts = _pieces(tuple((row[8], row[10], cost) for row, cost in zip(
         params, costs, strict=True)), threads, width, MIN_COLUMN_TILES)
-    run, run_par = _driver(dtype)
+    run, run_par = _driver(dtype, nv)
     args = (x.ctypes.data, ldx, accumulate, M_BLOCK)
     if threads == 1:
         run(table, chunks, starts, *args)
     else:
         _numba.launch(run_par, table, chunks, starts, *args)
     del keep  # (the offsets arrays the compiled code read)
+
+
+@functools.lru_cache(maxsize=256)
+def _vectors(lanes: int, columns: tuple[int, ...]) -> int:
+    # Vectors per column tile for problems of these column counts: the fewest vectors computed
+    # (masked tails included), each weighed by its share of the tile's MR broadcasts per step,
+    # so that a narrower tile must save lanes to be taken.  72 columns (a batch-1 8x8 layer's
+    # phase): 5 vectors, 80 lanes, instead of 6 (96 lanes).
+    return min(range(NV, MIN_NV - 1, -1), key=lambda nv: sum(
+        -(-c // (nv * lanes)) * (nv + MR / 2) for c in columns))
 
 
 @functools.lru_cache(maxsize=256)
@@ -643,9 +655,9 @@ _lock = threading.Lock()
 _drivers: dict[Any, Any] = {}
 
 
-def _driver(dtype: Any) -> Any:
-    dtype = np.dtype(dtype)
-    return _cached(_drivers, dtype, lambda: _build_driver(dtype))
+def _driver(dtype: Any, nv: int = NV) -> Any:
+    key = (np.dtype(dtype), nv)
+    return _cached(_drivers, key, lambda: _build_driver(*key))
 
 
 def _cached(cache: dict[Any, Any], key: Any, build: Callable[[], Any]) -> Any:
@@ -787,12 +799,12 @@ def _row_tiles(dtype: Any, nv: int) -> Any:
     return tile_rows
 
 
-def _build_driver(dtype: Any) -> Any:
+def _build_driver(dtype: Any, nv: int) -> Any:
     import numba
 
     size = dtype.itemsize
-    width = _lanes(dtype) * NV
-    tile_rows = _row_tiles(dtype, NV)
+    width = _lanes(dtype) * nv
+    tile_rows = _row_tiles(dtype, nv)
 
     @numba.njit(nogil=True)
     def drive(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
