@@ -8,7 +8,7 @@ import importlib
 import numpy as np
 import pytest
 import torch.nn.functional as F
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import upconv
@@ -106,6 +106,35 @@ def test_tiles_narrow_to_fit_short_columns():
     assert tl._vectors(16, (64,)) == tl._vectors(16, (60, 33)) == 4
     assert tl._vectors(16, (272,)) == tl._vectors(16, (1000,)) == 6
     assert tl._vectors(8, (40,)) == 5 and tl._vectors(8, (48,)) == 6
+
+
+@given(st.lists(st.tuples(st.integers(1, 70), st.integers(1, 900), st.integers(1, 9)),
+                min_size=1, max_size=5), st.integers(1, 4), st.sampled_from([1, 8]))
+@example([(64, 1056, 1), (64, 1056, 2), (64, 1056, 2), (64, 1056, 4)], 2, 8)  # k3 s2's phases
+def test_pieces_cover_each_problem_once_in_balanced_shares(problems, threads, min_tiles):
+    # gemm_many's split of its problems (rows, columns, taps) over threads: every entry of
+    # every problem in exactly one piece, and no thread's cost more than one unit (a column
+    # tile, or a row tile for problems of few columns) above an equal share.
+    width = 96
+    costs = tuple((m, cols, m * cols * taps) for m, cols, taps in problems)
+    chunks, starts = tl._pieces(costs, threads, width, min_tiles)
+    assert len(starts) == threads + 1 and starts[0] == 0 and starts[-1] == len(chunks)
+    seen = [np.zeros((m, cols), int) for m, cols, _ in problems]
+    loads = []
+    for th in range(threads):
+        load = 0.0
+        for p, i0, i1, j0, j1 in chunks[starts[th]:starts[th + 1]]:
+            assert i0 < i1 and j0 < j1
+            seen[p][i0:i1, j0:j1] += 1
+            load += (i1 - i0) * (j1 - j0) * problems[p][2]
+        loads.append(load)
+    assert all((s == 1).all() for s in seen)
+    few = [threads > 1 and -(-c // width) < min_tiles and -(-m // tl.MR) > -(-c // width)
+           for m, c, _ in problems]  # split by row tiles
+    unit = max(tl.MR * c * taps if rows else m * min(c, width) * taps
+               for (m, c, taps), rows in zip(problems, few, strict=True))
+    # (each thread's share ends at the unit boundary nearest to its equal share's end)
+    assert max(loads) <= sum(loads) / threads + unit + 1e-9
 
 
 @st.composite

@@ -237,35 +237,50 @@ def _vectors(lanes: int, columns: tuple[int, ...]) -> int:
 @functools.lru_cache(maxsize=256)
 def _pieces(problems: tuple[tuple[int, int, int], ...], threads: int, width: int,
             min_tiles: int) -> tuple[np.ndarray, np.ndarray]:
-    # gemm_many's pieces of its (rows, columns, cost) problems: whole problems in one thread,
-    # else each cut into column (or, with few columns, row) ranges in proportion to its cost;
-    # largest first to the least loaded thread.  Rows (problem, i0, i1, j0, j1), thread t's
-    # from starts[t] to starts[t + 1] (read-only: cached by shape).
-    total = sum(cost for _, _, cost in problems)
-    pieces: list[tuple[int, int, int, int, int, float]] = []
+    # gemm_many's pieces of its (rows, columns, cost) problems.  Each problem is cut into
+    # units, its column tiles (or, with few columns, its row tiles), each costing its share of
+    # the problem; the units of all problems in a row are split at the boundaries nearest to
+    # equal shares of the total cost, so that each thread takes one run of them (the phases
+    # of k3 s2 have 1, 2, 2 and 4 taps: whole problems to the least loaded thread left one
+    # thread 11 % more).
+    # Rows (problem, i0, i1, j0, j1), thread t's from starts[t] to starts[t + 1] (read-only:
+    # cached by shape).
+    units = []  # (problem, by rows, first, end (rows or columns), cost)
     for p, (m, cols, cost) in enumerate(problems):
         tiles, row_tiles = -(-cols // width), -(-m // MR)
-        by_rows = tiles < min_tiles and row_tiles > tiles
-        units = row_tiles if by_rows else tiles
-        count = 1 if threads == 1 else min(units, max(1, round(2 * threads * cost / total)))
-        for q in range(count):
-            u0, u1 = units * q // count, units * (q + 1) // count
+        by_rows = threads > 1 and tiles < min_tiles and row_tiles > tiles
+        step, extent = (MR, m) if by_rows else (width, cols)
+        units += [(p, by_rows, e, min(extent, e + step), cost * (min(extent, e + step) - e)
+                   / extent) for e in range(0, extent, step)]
+    total = sum(unit[4] for unit in units)
+    chunks: list[tuple[int, int, int, int, int]] = []
+    starts = [0]
+    done, u = 0.0, 0
+    for t in range(threads):
+        goal = total * (t + 1) / threads
+        # units up to the nearest boundary to the goal (all the rest for the last thread),
+        # runs of one problem merged into one piece
+        while u < len(units) and (t == threads - 1 or done + units[u][4] / 2 <= goal):
+            p, by_rows, e0, e1, share = units[u]
+            m, cols = problems[p][:2]
+            last = chunks[-1] if len(chunks) > starts[-1] else None
             if by_rows:
-                pieces.append((p, u0 * MR, min(m, u1 * MR), 0, cols, cost * (u1 - u0) / units))
+                if last is not None and last[0] == p and last[2] == e0:
+                    chunks[-1] = (p, last[1], e1, 0, cols)
+                else:
+                    chunks.append((p, e0, e1, 0, cols))
+            elif last is not None and last[0] == p and last[4] == e0 and last[1:3] == (0, m):
+                chunks[-1] = (p, 0, m, last[3], e1)
             else:
-                pieces.append((p, 0, m, u0 * width, min(cols, u1 * width),
-                               cost * (u1 - u0) / units))
-    load = [0.0] * threads
-    owned: list[list[int]] = [[] for _ in range(threads)]
-    for i in sorted(range(len(pieces)), key=lambda i: -pieces[i][5]):
-        t = load.index(min(load))
-        load[t] += pieces[i][5]
-        owned[t].append(i)
-    chunks = np.array([pieces[i][:5] for t in range(threads) for i in owned[t]], dtype=np.int64)
-    starts = np.cumsum([0] + [len(o) for o in owned]).astype(np.int64)
-    chunks.setflags(write=False)
-    starts.setflags(write=False)
-    return chunks, starts
+                chunks.append((p, 0, m, e0, e1))
+            done += share
+            u += 1
+        starts.append(len(chunks))
+    table = np.array(chunks, dtype=np.int64).reshape(-1, 5)
+    first = np.array(starts, dtype=np.int64)
+    table.setflags(write=False)
+    first.setflags(write=False)
+    return table, first
 
 
 def gemm_segments(a: Weights, x: np.ndarray, offsets: np.ndarray, x_starts: np.ndarray,
