@@ -584,6 +584,30 @@ def test_batch_split_kernels_match_torch(case, threads):
     assert_unchanged(keep, x, w)
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_batch_split_sub_pixel_tiles_swap_the_weight_once(monkeypatch, threads):
+    # The threads of one by_samples call share the sub-pixel tiles' swapped weight: one swap
+    # per call, not one per thread.
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((6, 6, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((6, 3, 4, 4)).astype(np.float32)
+    yt = F.conv_transpose2d(t(x), t(w), None, 2, 1)
+    swaps = []
+    swap = gemm._tiles.swap_channels
+    monkeypatch.setattr(gemm._tiles, "swap_channels", lambda a: swaps.append(1) or swap(a))
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(threads)
+        with settings(MIN_BATCH_COLUMNS=1, MIN_BATCH_MACS=1), tiles(True):
+            y = gemm.by_samples(gemm.conv_transpose_phases, x, w, None, (2, 2), (1, 1), (1, 1),
+                                1, yt.shape[2:], c_out=3)
+            assert gemm.batch_shared(x.shape, w.shape, 1, yt.shape[2:], 3)
+    finally:
+        upconv.set_num_threads(old)
+    assert_close(y, yt, np.float32)
+    assert len(swaps) == 1
+
+
 @given(conv_cases(), st.integers(2, 3))
 def test_batch_split_convolution_matches_torch(case, threads):
     x, w, b = case_arrays(case, transposed=False)

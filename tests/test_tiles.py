@@ -357,7 +357,8 @@ def test_gemm_segments_refuses_reads_and_writes_outside():
         tl.gemm_segments(a, x.astype(np.float64), one, one, out, one, 4, 10)
 
 
-@pytest.mark.parametrize("shape", [(3, 5, 2, 2), (7, 1, 3), (1, 4, 1), (64, 33, 9)])
+# (the last one large enough for threads)
+@pytest.mark.parametrize("shape", [(3, 5, 2, 2), (7, 1, 3), (1, 4, 1), (64, 33, 9), (40, 37, 25)])
 def test_swap_channels_is_the_transpose(shape):
     w = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
     keep = frozen(w)

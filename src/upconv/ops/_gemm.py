@@ -385,6 +385,21 @@ def batch_shared(x_shape: Sequence[int], weight_shape: Sequence[int], groups: in
                 or macs < MIN_BATCH_MACS)
 
 
+class Shared:
+    """Values the threads of one :func:`by_samples` call build once and share (a swapped weight)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, Any] = {}
+
+    def get(self, key: str, build: Callable[[], Any]) -> Any:
+        """The value of ``key``, built by the first thread that asks (the others wait for it)."""
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = build()
+            return self._values[key]
+
+
 def by_samples(kernel: Callable[..., np.ndarray], x: np.ndarray, weight: np.ndarray,
                bias: np.ndarray | None, stride: Sequence[int], pad_before: Sequence[int],
                dilation: Sequence[int], groups: int, out_size: Sequence[int],
@@ -399,9 +414,11 @@ def by_samples(kernel: Callable[..., np.ndarray], x: np.ndarray, weight: np.ndar
     if not batch_shared(x.shape, weight.shape, groups, out_size, c_out):
         return kernel(x, weight, bias, *args)
     y = np.empty((n, c_out, *out_size), dtype=x.dtype)
+    # (the sub-pixel tiles' swapped weight: once, not once per thread, each slowing the other)
+    extra = {"shared": Shared()} if kernel is conv_transpose_phases else {}
 
     def part(sl: slice) -> None:
-        kernel(x[sl], weight, bias, *args, out=y[sl])
+        kernel(x[sl], weight, bias, *args, out=y[sl], **extra)
 
     by_batch(n, part)
     return y
@@ -1264,6 +1281,7 @@ def conv_transpose_phases(
     groups: int,
     out_size: Sequence[int],
     out: np.ndarray | None = None,
+    shared: Shared | None = None,
 ) -> np.ndarray:
     """Transposed convolution as one sub-pixel GEMM: all output phases at once.
 
@@ -1274,6 +1292,7 @@ def conv_transpose_phases(
     pass for all phases: see ``_interleave_all``).  Compared with col2im this
     replaces ``k^d`` read-modify-write passes over the output by ``Q^d`` copies of the input,
     at the price of a permuted copy of the weight and zeros where a phase misses a shift.
+    ``shared`` (from :func:`by_samples`): the threads of one call swap the weight once.
     """
     nd = len(out_size)
     c_out = weight.shape[1] * groups
@@ -1300,7 +1319,9 @@ def conv_transpose_phases(
             # 256 -> 128 channels), less than the swap's pass over the weight costs
             data, c_stride, i_stride = weight, c_out * k, k
         else:  # in the convolution's layout (C_out, C_in, *k): a channel's taps are neighbours
-            data, c_stride, i_stride = _tiles.swap_channels(weight), k, c_in * k
+            swap = functools.partial(_tiles.swap_channels, weight)
+            data = swap() if shared is None else shared.get("swapped", swap)
+            c_stride, i_stride = k, c_in * k
         w_phase = [_tiles.weights(data, taps, c_stride, i_stride, c_in, c_out)
                    for taps in plan.phase_taps]
         b_phase = [np.array([plan.tap_read[t] for t in taps], dtype=np.int64)
