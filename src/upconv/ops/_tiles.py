@@ -10,8 +10,9 @@ on one core of this machine, 16 output rows at 22-54 GFLOP/s and 48-256 rows ove
 at 40-70, against ~97 for large products, because it packs every operand column for a
 handful of multiply-adds.  This module computes the whole sum in
 one pass, with the classic register tile of GEMM micro-kernels written directly in LLVM IR
-(numba's ``intrinsic`` with llvmlite): ``MR = 4`` rows by ``NV = 6`` vectors of columns stay
-in 24 vector registers for all taps and channels; each step loads ``NV`` vectors of one
+(numba's ``intrinsic`` with llvmlite): ``MR = 4`` rows by ``NV = 6`` vectors of columns (4 or
+5 where that fits short columns better) stay in up to 24 vector registers for all taps and
+channels; each step loads ``NV`` vectors of one
 shifted input row (no packing: the shifted rows are read where they are) and broadcasts
 ``MR`` weights, for ``MR * NV`` fused multiply-adds.  Measured on one core of this machine's
 AVX-512 CPU: 81-110 GFLOP/s on the benchmark suite's sums, about its peak, where OpenBLAS gets
