@@ -528,18 +528,16 @@ def conv_forward(
         flat = ph.reshape(len(combos), c_in, -1)
 
         def gather(cs: slice, g0: int = g0, ph: np.ndarray = ph) -> None:
-            if pairs is not None:  # stride 2 on the last axis: two phases per pass, compiled
-                c0, c1, _ = cs.indices(c_in)
-                _numba.phase_pairs(x, phases, pairs, c0, c1, g0, ph.shape[2], stride[0])
-                return
             for ci, combo in enumerate(combos):
                 _gather_rows(x, ph[ci], cs, m0=g0, steps=stride,
                              offsets=[r - pb for r, pb in zip(combo, pad_before, strict=True)])
 
-        if pairs is not None and not _serial():
-            # numba's threads, as for the tiles that follow: a hand-off to upconv's pool here
-            # cost 2-5x the gather itself (its threads wait behind numba's spinning ones)
-            parts = min(get_num_threads(), max(1, ph.size // PAIRS_MIN_ELEMENTS))
+        if pairs is not None:  # stride 2 on the last axis: two phases per pass, compiled,
+            # on numba's threads as for the tiles that follow (a hand-off to upconv's pool
+            # here cost 2-5x the gather itself: its threads waited behind numba's spinning
+            # ones), or all in this thread when it is one of upconv's
+            parts = 1 if _serial() else min(get_num_threads(),
+                                            max(1, ph.size // PAIRS_MIN_ELEMENTS))
             _numba.phase_pairs(x, phases, pairs, 0, c_in, g0, ph.shape[2], stride[0], parts)
         else:
             _split(c_in, ph.size, gather)
@@ -1213,7 +1211,9 @@ def conv_transpose_forward(
 # -> 64 channels, 256 long, batch 1 0.33 -> 0.26 ms, 4 samples on one thread 0.91 -> 0.76; 64
 # -> 32, 128 long, batch 1 0.117 -> 0.087.  But 2-d rows of 64 (64 -> 3, k3 s2, 4 samples, one
 # thread) 0.91 -> 1.10 and of 16 (256 -> 128, k4 s2) 8.8 -> 9.4: with short rows the loops
-# cost more than the ring's long contiguous adds.
+# cost more than the ring's long contiguous adds.  (Again after its float64 zero was fixed,
+# forced for the suite's 2-d layers that take GEMM + col2im: 0.95-0.99x, 64 -> 3 at batch
+# 1 1.20x, in one A/B.)
 COL2IM_MIN_ROW = 128
 
 
