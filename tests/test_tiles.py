@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import upconv
 from helpers import assert_close, assert_unchanged, frozen, t
-from test_speed_paths import tiles
+from test_speed_paths import tile_settings, tiles
 
 tl = importlib.import_module("upconv.ops._tiles")
 gemm = importlib.import_module("upconv.ops._gemm")
@@ -468,3 +468,85 @@ def test_no_numba_parallel_region_starts_in_a_pool_thread(monkeypatch):
     assert_close(yc, F.conv2d(t(y), t(w), None, 2, 1).numpy(), np.float32)
     assert not any(launches)  # never from a thread in serial mode
     assert launches[len(launches_then):] == [False]  # (the spy sees the launches)
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul: a product through the tiles with its left operand a weight's view, read in place
+
+
+@st.composite
+def products(draw):
+    """``a @ b`` with ``a`` a plain, transposed or sliced view and ``b`` a column slice."""
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    m, k, n = draw(st.integers(1, 40)), draw(st.integers(1, 40)), draw(st.integers(1, 130))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    layout = draw(st.sampled_from(["plain", "transposed", "sliced"]))
+    if layout == "plain":
+        a = rng.standard_normal((m, k))
+    elif layout == "transposed":  # (a conv_transpose weight (C_in, C_out*K) read as its .T)
+        a = rng.standard_normal((k, m)).T
+    else:
+        a = rng.standard_normal((m + 3, 2 * k + 1))[2:2 + m, 1::2]
+    extra = draw(st.integers(0, 5))
+    b = rng.standard_normal((k, n + extra))[:, extra:]
+    return a.astype(dtype), b.astype(dtype), draw(st.integers(1, 2))
+
+
+@given(products())
+def test_matmul_is_the_product(case):
+    a, b, threads = case
+    keep = frozen(a, b)
+    out = np.full((a.shape[0], b.shape[1]), np.nan, a.dtype)
+    with tile_settings(threads, MIN_MACS_PER_THREAD=1):
+        assert tl.matmul(a, b, out) is out
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    assert_close(out, want, a.dtype)
+    assert_unchanged(keep, a, b)
+
+
+def test_matmul_refuses_mismatched_shapes():
+    a, b = np.ones((3, 4), np.float32), np.ones((4, 5), np.float32)
+    with pytest.raises(ValueError, match=r"shapes \(3, 4\) @ \(4, 5\) -> \(3, 4\)"):
+        tl.matmul(a, b, np.empty((3, 4), np.float32))
+    with pytest.raises(ValueError, match="shapes"):
+        tl.matmul(a, b[:3], np.empty((3, 5), np.float32))
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_products_leave_blas_threads_alone_outside_upconvs_threads(monkeypatch, batch):
+    # BLAS's threads spin for ~0.1 s after each threaded call and slowed the numba loops that
+    # followed 10-50x: with the tiles on, the products that BLAS would have run on its own
+    # threads (the k2 s2 and 1x1 layers, GEMM + col2im) go through tl.matmul, and only
+    # products inside upconv's batch shares (single-threaded BLAS, the calling thread) stay
+    # with BLAS.  Checked against PyTorch, with the split of the batch forced at batch 4.
+    par = importlib.import_module("upconv.ops._parallel")
+    calls = []
+    real = tl.matmul
+    monkeypatch.setattr(tl, "matmul", lambda *a: (calls.append(par._serial()), real(*a))[1])
+    monkeypatch.setattr(gemm, "MIN_BATCH_MACS", 0 if batch > 1 else 1 << 62)
+    monkeypatch.setattr(gemm, "MIN_BATCH_COLUMNS", 0)
+    rng = np.random.default_rng(batch)
+    x = rng.standard_normal((batch, 16, 10, 10)).astype(np.float32)
+    w2 = (0.1 * rng.standard_normal((16, 24, 2, 2))).astype(np.float32)
+    w1 = (0.1 * rng.standard_normal((8, 16, 1, 1))).astype(np.float32)
+    w4 = (0.1 * rng.standard_normal((16, 8, 4, 4))).astype(np.float32)
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(2)
+        with tiles(True):
+            y2 = upconv.conv_transpose(x, w2, stride=2, method="auto")
+            y1 = upconv.conv(x, w1)
+            yc = upconv.conv(x, np.swapaxes(w2, 0, 1).copy(), stride=2)
+            y4 = gemm.by_samples(gemm.conv_transpose_forward, x, w4, None, (2, 2), (1, 1),
+                                 (1, 1), 1, (20, 20), c_out=8)
+    finally:
+        upconv.set_num_threads(old)
+    assert_close(y2, F.conv_transpose2d(t(x), t(w2), None, 2).numpy(), np.float32)
+    assert_close(y1, F.conv2d(t(x), t(w1)).numpy(), np.float32)
+    assert_close(yc, F.conv2d(t(x), t(np.swapaxes(w2, 0, 1).copy()), None, 2).numpy(),
+                 np.float32)
+    assert_close(y4, F.conv_transpose2d(t(x), t(w4), None, 2, 1).numpy(), np.float32)
+    if batch == 1:  # every product on numba's threads
+        assert len(calls) >= 4 and not any(calls)
+    else:  # the batch split over upconv's threads: BLAS there, in the calling thread
+        assert not calls

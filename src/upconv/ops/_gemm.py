@@ -274,6 +274,21 @@ def _gather_plan(size: tuple[int, ...], out_shape: tuple[int, ...], c0: int, c1:
     return take, put, tuple(zeros)
 
 
+def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    # out = a @ b for (G, M, K) @ (G, K, N).  With a single group and the compiled tiles, a
+    # product that BLAS would run on its own threads runs on numba's (_tiles.matmul): BLAS's
+    # threads spin for ~0.1 s after every call, and a numba loop started meanwhile (the next
+    # step of this call, or the next layer) ran 10-50x slower.  Inside upconv's own threads
+    # BLAS is single-threaded, runs in the calling thread, and stays.
+    item = b.itemsize
+    if (a.shape[0] == 1 and not _serial() and _tiles.available(b.dtype)
+            and a.dtype == b.dtype == out.dtype and b.strides[2] == item
+            and out.strides[2] == item):
+        _tiles.matmul(a[0], b[0], out[0])
+        return out
+    return np.matmul(a, b, out=out)
+
+
 def _shifted_copies(src: np.ndarray, offsets: Sequence[int], start: int, out: np.ndarray,
                     cs: slice) -> None:
     # out[c, i, :] = src[c, start + offsets[i] : ... + length] for the channels cs: im2col in
@@ -882,11 +897,11 @@ def _conv_direct(x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None, y: np.n
                 into = y[i, :, r0:r1]
                 out = into.reshape(groups, cout_g, length)
                 assert np.may_share_memory(out, y)
-                np.matmul(wm, b, out=out)
+                _product(wm, b, out)
                 if bias is not None:
                     into += bias.reshape(-1, *(1,) * (into.ndim - 1))
                 continue
-            r = np.matmul(wm, b, out=gemm[:, :, :length]).reshape(c_out, r1 - r0, n,
+            r = _product(wm, b, gemm[:, :, :length]).reshape(c_out, r1 - r0, n,
                                                                     *out_size[1:])
 
             def copy_out(osl: slice, r: np.ndarray = r, r0: int = r0, r1: int = r1) -> None:
@@ -1159,7 +1174,7 @@ def conv_transpose_forward(
         xc = xb[:, :r1 - r0]
         _split(c_in, xc.size, functools.partial(_gather_rows, x, xc, m0=r0, steps=ones,
                                                      offsets=zeros))
-        z = np.matmul(wt, xc.reshape(groups, cin_g, -1), out=gemm[:, :, :(r1 - r0) * row])
+        z = _product(wt, xc.reshape(groups, cin_g, -1), gemm[:, :, :(r1 - r0) * row])
         z = z.reshape(c_out, k, -1)
         if alone:  # the products of tap t are phase t's outputs: interleave them as they lie
             src = z.reshape(c_out, k, r1 - r0, n, *plan.grid[1:])
@@ -1227,8 +1242,8 @@ def _col2im_compiled(x: np.ndarray, wt: np.ndarray, bias: np.ndarray | None, y: 
     xc = _scratch("rows", (c_in, rows, n, width), x.dtype)
     _split(c_in, xc.size, functools.partial(_gather_rows, x, xc, m0=0, steps=[1, 1],
                                             offsets=[0, 0]))
-    z = np.matmul(wt, xc.reshape(groups, c_in // groups, -1),
-                  out=_scratch("gemm", (groups, wt.shape[1], rows * n * width), x.dtype))
+    z = _product(wt, xc.reshape(groups, c_in // groups, -1),
+                 _scratch("gemm", (groups, wt.shape[1], rows * n * width), x.dtype))
     z = z.reshape(c_out, k, rows, n, width)
     amap, _, wrun, _ = _interleave_tables(tuple(plan.axes), 0, (plan.grid[0], n, *plan.grid[1:]),
                                           tuple(y.shape[2:]))

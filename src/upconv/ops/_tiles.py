@@ -138,6 +138,37 @@ def gemm(a: Weights, x: np.ndarray, offsets: np.ndarray, out: np.ndarray,
     gemm_many([(a, offsets, out)], x, accumulate)
 
 
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out[...] = a @ b`` through the tiles, with ``a`` (a weight's view) read in place.
+
+    ``a`` is ``(M, K)`` with any non-negative strides (a transposed view of a weight costs
+    nothing), ``b`` ``(K, N)`` and ``out`` ``(M, N)`` with unit column strides, all of one
+    float dtype.  Unlike ``np.matmul`` through OpenBLAS, whose threads spin on the CPUs for
+    ~0.1 s after each call and then hold back the next numba parallel loop (10-50x slower
+    for that long), this runs on numba's threads like the rest of upconv's compiled paths.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from upconv.ops import _tiles
+    >>> w = np.arange(6, dtype=np.float32).reshape(3, 2)
+    >>> out = np.empty((2, 2), np.float32)
+    >>> _tiles.matmul(w.T, np.eye(3, 2, dtype=np.float32), out)  # w.T @ I
+    array([[0., 2.],
+           [1., 3.]], dtype=float32)
+    """
+    m, k = a.shape
+    if b.shape[0] != k or out.shape != (m, b.shape[1]) or min(a.strides) < 0:
+        raise ValueError(f"_tiles.matmul: shapes {a.shape} @ {b.shape} -> {out.shape}")
+    size = a.itemsize
+    # a as one flat buffer from its first element to its last (a view: nothing copied)
+    span = 1 + ((m - 1) * a.strides[0] + (k - 1) * a.strides[1]) // size if a.size else 1
+    data = np.lib.stride_tricks.as_strided(a, shape=(span,), strides=(size,))
+    gemm(weights(data, [0], a.strides[1] // size, a.strides[0] // size, k, m), b,
+         np.zeros(1, np.int64), out)
+    return out
+
+
 def _rows_of(x: np.ndarray, who: str) -> tuple[int, int]:
     # The row stride of the tiles' input rows x (2-d, unit column stride) and the elements
     # readable from its first one.
