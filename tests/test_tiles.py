@@ -106,6 +106,9 @@ def test_tiles_narrow_to_fit_short_columns():
     assert tl._vectors(16, (64,)) == tl._vectors(16, (60, 33)) == 4
     assert tl._vectors(16, (272,)) == tl._vectors(16, (1000,)) == 6
     assert tl._vectors(8, (40,)) == 5 and tl._vectors(8, (48,)) == 6
+    # a last tile of one or two vectors takes only those: 196 columns as 2 x 6 + 1 vectors
+    assert tl._vectors(16, (196,)) == 6 and tl._tile_cost(196, 16, 6) == 2 * 7 + 2
+    assert tl._tile_cost(196, 16, 5) == 2 * 6 + 6  # (a last tile of 3 vectors: all 5)
 
 
 @given(st.lists(st.tuples(st.integers(1, 70), st.integers(1, 900), st.integers(1, 9)),
@@ -550,3 +553,55 @@ def test_products_leave_blas_threads_alone_outside_upconvs_threads(monkeypatch, 
         assert len(calls) >= 4 and not any(calls)
     else:  # the batch split over upconv's threads: BLAS there, in the calling thread
         assert not calls
+
+
+@pytest.mark.parametrize("shape, k, s, min_row", [
+    ((2, 12, 9, 7), 2, 2, 1 << 30),  # k = s: each tap its own phase, interleaved as it lies
+    ((2, 12, 9, 7), 4, 2, 1),  # overlapping taps, compiled col2im
+    ((2, 12, 9, 7), 3, 2, 1 << 30),  # overlapping taps, the ring of phase buffers
+    ((3, 12, 1, 40), 4, 2, 1),  # (1-d as 2-d) compiled col2im
+])
+def test_passes_after_the_tiles_product_stay_on_numbas_threads(monkeypatch, shape, k, s,
+                                                                min_row):
+    # After a product through the tiles (numba's threads, still spinning), GEMM + col2im's
+    # next pass runs on numba's threads as well (the interleave, the compiled col2im: shares
+    # of the channels) or in this thread (the ring's adds): upconv's pool threads waited
+    # behind numba's.  Forced into shares here, against PyTorch.
+    nb = importlib.import_module("upconv.ops._numba")
+    monkeypatch.setattr(gemm, "MIN_PUT_ELEMENTS", 1)
+    monkeypatch.setattr(gemm, "MIN_COL2IM_ELEMENTS", 1)
+    monkeypatch.setattr(gemm, "COL2IM_MIN_ROW", min_row)
+    monkeypatch.setattr(tl, "MIN_MACS_PER_THREAD", 1)
+    launched = []
+    real = nb.launch
+    monkeypatch.setattr(nb, "launch", lambda kernel, *a: (launched.append(kernel), real(
+        kernel, *a))[1])
+    pool = importlib.import_module("upconv.ops._parallel")
+    split = []
+    real_split = gemm._split
+    monkeypatch.setattr(gemm, "_split", lambda *a: (split.append(a[0]), real_split(*a))[1])
+    rng = np.random.default_rng(k)
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = (0.1 * rng.standard_normal((12, 8, 1 if shape[2] == 1 else k, k))).astype(np.float32)
+    b = rng.standard_normal(8).astype(np.float32)
+    out = [(shape[2] - 1) * s + w.shape[2] - 2 * (w.shape[2] > 1), (shape[3] - 1) * s + k - 2]
+    pads = (1 if w.shape[2] > 1 else 0, 1)
+    old = upconv.get_num_threads()
+    try:
+        upconv.set_num_threads(2)
+        with tiles(True):
+            assert not pool._serial()
+            y = gemm.conv_transpose_forward(x, w, b, (1 if shape[2] == 1 else s, s), pads,
+                                            (1, 1), 1, out)
+    finally:
+        upconv.set_num_threads(old)
+    want = F.conv_transpose2d(t(x), t(w), t(b), (1 if shape[2] == 1 else s, s), pads)
+    assert_close(y, want.numpy(), np.float32)
+    names = [getattr(kernel, "__name__", str(kernel)) for kernel in launched]
+    assert "run_par" in names  # the product, on numba's threads
+    passes = {"_put_rows_par", "_col2im_rows_par"} & set(names)
+    if k == 3:  # the ring: no launch after the product, and no hand-off to the pool either
+        assert not passes
+    else:
+        assert len(passes) == 1
+    assert split == [12]  # (only the gather of the input rows went through the pool split)

@@ -279,14 +279,23 @@ def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     # product that BLAS would run on its own threads runs on numba's (_tiles.matmul): BLAS's
     # threads spin for ~0.1 s after every call, and a numba loop started meanwhile (the next
     # step of this call, or the next layer) ran 10-50x slower.  Inside upconv's own threads
-    # BLAS is single-threaded, runs in the calling thread, and stays.
+    # BLAS is single-threaded, runs in the calling thread, and stays.  (The steps after such
+    # a product run on numba's threads too: see _numba_parts.)
     item = b.itemsize
-    if (a.shape[0] == 1 and not _serial() and _tiles.available(b.dtype)
-            and a.dtype == b.dtype == out.dtype and b.strides[2] == item
-            and out.strides[2] == item):
+    if (_numba_parts(a.shape[0], b.dtype, 1) and a.dtype == b.dtype == out.dtype
+            and b.strides[2] == item and out.strides[2] == item):
         _tiles.matmul(a[0], b[0], out[0])
         return out
     return np.matmul(a, b, out=out)
+
+
+def _numba_parts(groups: int, dtype: Any, parts: int) -> int:
+    # Shares of numba's threads for a pass that follows _product's tiles (whose numba threads
+    # then still spin: upconv's pool threads waited behind them), 0 where _product uses BLAS
+    # and the pass goes as before.  Also how _product decides.
+    if groups != 1 or _serial() or not _tiles.available(dtype):
+        return 0
+    return max(1, min(get_num_threads(), parts))
 
 
 def _shifted_copies(src: np.ndarray, offsets: Sequence[int], start: int, out: np.ndarray,
@@ -909,7 +918,10 @@ def _conv_direct(x: np.ndarray, wm: np.ndarray, bias: np.ndarray | None, y: np.n
                          *((slice(None), slice(None)),) * (r.ndim - 3)]
                 _put(y, r[osl], pairs, osl, bias)
 
-            _split(c_out, r.size, copy_out)
+            if _numba_parts(groups, x.dtype, 1):  # after the tiles: here, not in the pool
+                copy_out(slice(0, c_out))
+            else:
+                _split(c_out, r.size, copy_out)
 
 
 # Output positions per sample from which the direct convolution goes sample by sample.
@@ -1178,6 +1190,10 @@ def conv_transpose_forward(
         z = z.reshape(c_out, k, -1)
         if alone:  # the products of tap t are phase t's outputs: interleave them as they lie
             src = z.reshape(c_out, k, r1 - r0, n, *plan.grid[1:])
+            parts = _numba_parts(groups, x.dtype, min(c_out, z.size // MIN_PUT_ELEMENTS))
+            if parts:  # after the tiles, on numba's threads
+                _interleave_all(y, src, plan, r0, slice(0, c_out), bias, parts)
+                continue
 
             def put(osl: slice, src: np.ndarray = src, r0: int = r0) -> None:
                 _interleave_all(y, src[osl], plan, r0, osl, bias)
@@ -1217,7 +1233,10 @@ def conv_transpose_forward(
                 buf[:, :, :(q1 - 1) * row] = buf[:, :, done * row:(done + q1 - 1) * row]
                 buf[:, :, (q1 - 1) * row:] = base
 
-        _split(c_out, z.size, scatter)
+        if _numba_parts(groups, x.dtype, 1):  # after the tiles: here, not in the pool
+            scatter(slice(0, c_out))
+        else:
+            _split(c_out, z.size, scatter)
     return y[:, :, 0] if nd == 1 else y
 
 
@@ -1250,10 +1269,19 @@ def _col2im_compiled(x: np.ndarray, wt: np.ndarray, bias: np.ndarray | None, y: 
     starts, taps, shifts = plan.col2im
     b = np.zeros(c_out, y.dtype) if bias is None else bias
 
+    parts = _numba_parts(groups, x.dtype, min(c_out, z.size // MIN_COL2IM_ELEMENTS))
+    if parts:  # after the tiles, on numba's threads
+        _numba.col2im_rows(y, z, b, 0, amap, wrun, starts, taps, shifts, parts)
+        return
+
     def rows_of(osl: slice) -> None:
         _numba.col2im_rows(y, z[osl], b, osl.start or 0, amap, wrun, starts, taps, shifts)
 
     _split(c_out, z.size, rows_of)
+
+
+# Products per thread of the compiled col2im on numba's threads (~30 µs of adds)
+MIN_COL2IM_ELEMENTS = 1 << 16
 
 
 # Output elements per thread of the compiled interleave (numba's threads): ~30 µs of copying

@@ -544,8 +544,18 @@ def _col2im_rows(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims):  
                         yf[at + m * step] = buf[first + m]
 
 
+def _col2im_rows_par(y, z, bias, amap, wrun, starts, taps, shifts, c0, cs, zdims, parts):  # type: ignore[no-untyped-def]
+    # _col2im_rows over ``parts`` shares of the channels, one per thread
+    per = zdims[0] * zdims[1] * zdims[2] * zdims[3]
+    for p in prange(parts):
+        o0, o1 = cs * p // parts, cs * (p + 1) // parts
+        if o1 > o0:
+            _col2im_rows(y, z[o0 * per:], bias, amap, wrun, starts, taps, shifts, c0 + o0,
+                         o1 - o0, zdims)
+
+
 _KERNELS = ("_tconv_planes", "_conv_planes", "_unpool_scatter", "_unpool_gather",
-            "_put_rows_par", "_phase_pairs_par")
+            "_put_rows_par", "_phase_pairs_par", "_col2im_rows_par")
 # (also called from upconv's own threads, one share each, and from the kernels above)
 _SERIAL_KERNELS = ("_pair_row", "_split_row", "_phase_pairs", "_put_rows", "_col2im_rows")
 
@@ -808,16 +818,22 @@ def phase_pairs(x: np.ndarray, ph: np.ndarray, pairs: np.ndarray, c0: int, c1: i
 
 def col2im_rows(y: np.ndarray, z: np.ndarray, bias: np.ndarray, c0: int, amap: np.ndarray,
                 wrun: np.ndarray, starts: np.ndarray, taps: np.ndarray,
-                shifts: np.ndarray) -> None:
+                shifts: np.ndarray, parts: int = 1) -> None:
     """GEMM + col2im's tap sums written into rows of ``y``, in place (see ``_col2im_rows``).
 
     ``z`` is ``(C', K, rows, N, W)``, ``y`` ``(N, C, OH, OW)``, both C-contiguous of one
     float dtype; the caller builds the tables so that every index is inside both arrays (the
-    compiled loops do not check them).  Serial: callers split the channels over threads.
+    compiled loops do not check them).  ``parts > 1``: the channels split over that many of
+    numba's threads (never from one of upconv's pool threads); else serial, in this thread.
     """
     _compiled()
-    _col2im_rows(y, z.reshape(-1), bias, amap, wrun, starts, taps, shifts, c0, z.shape[0],
-                 np.array(z.shape[1:], dtype=np.int64))
+    dims = np.array(z.shape[1:], dtype=np.int64)
+    if parts > 1:
+        launch(_col2im_rows_par, y, z.reshape(-1), bias, amap, wrun, starts, taps, shifts, c0,
+               z.shape[0], dims, parts)
+    else:
+        _col2im_rows(y, z.reshape(-1), bias, amap, wrun, starts, taps, shifts, c0, z.shape[0],
+                     dims)
 
 
 def _flat(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

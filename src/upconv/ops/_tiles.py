@@ -258,12 +258,26 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
 
 @functools.lru_cache(maxsize=256)
 def _vectors(lanes: int, columns: tuple[int, ...]) -> int:
-    # Vectors per column tile for problems of these column counts: the fewest vectors computed
-    # (masked tails included), each weighed by its share of the tile's MR broadcasts per step,
-    # so that a narrower tile must save lanes to be taken.  72 columns (a batch-1 8x8 layer's
-    # phase): 5 vectors, 80 lanes, instead of 6 (96 lanes).
-    return min(range(NV, MIN_NV - 1, -1), key=lambda nv: sum(
-        -(-c // (nv * lanes)) * (nv + MR / 2) for c in columns))
+    # Vectors per column tile for problems of these column counts: the cheapest by
+    # _tile_cost, on a tie the widest.  72 columns (a batch-1 8x8 layer's phase): 5 vectors,
+    # 80 lanes, not 96; 196 (14 x 14): 2 x 6 + a tail of 1, not 3 x 5 (0.61 -> 0.57 ms on
+    # a 1024 x 256 weight); 1000: 6 (144 GFLOP/s against 134 with 4 x 4 + 1 x 3, though
+    # that computes fewer lanes).
+    return min(range(NV, MIN_NV - 1, -1), key=lambda nv: sum(_tile_cost(c, lanes, nv)
+                                                             for c in columns))
+
+
+# A last column tile of at most this many vectors runs in a tile of its own width (compiled
+# alongside each tile width), not in a masked full-width one.
+TAIL_VECTORS = 2
+
+
+def _tile_cost(columns: int, lanes: int, nv: int) -> int:
+    # Steps of the register tiles over ``columns`` columns with nv-vector tiles, each costing
+    # its vectors plus one (its MR broadcasts: measured on one core, 4-vector tiles run 5-10 %
+    # slower per lane than 5 or 6), a last tile of up to TAIL_VECTORS only its own.
+    tiles, rest = divmod(-(-columns // lanes), nv)
+    return tiles * (nv + 1) + (rest + 1 if rest <= TAIL_VECTORS else nv + 1) * (rest > 0)
 
 
 @functools.lru_cache(maxsize=256)
@@ -856,8 +870,13 @@ def _build_driver(dtype: Any, nv: int) -> Any:
     import numba
 
     size = dtype.itemsize
-    width = _lanes(dtype) * nv
+    lanes = _lanes(dtype)
+    width = lanes * nv
     tile_rows = _row_tiles(dtype, nv)
+    # a last column tile of one or two vectors in a tile just as wide (see TAIL_VECTORS;
+    # whole row tiles only: each variant compiled costs a second at the first call)
+    tail1, tail2 = (_tile(dtype, MR, v) for v in (1, 2))
+    assert TAIL_VECTORS == 2 and nv > 2
 
     @numba.njit(nogil=True)
     def drive(a: int, b: int, c: int, a_offs: int, offs: int, ntaps: int, kc: int, sa_c: int,
@@ -875,8 +894,16 @@ def _build_driver(dtype: Any, nv: int) -> Any:
                     for i in range(ib, ie, MR):
                         ap = a + size * (i * sa_i + c0 * sa_c)
                         cp = c + size * (i * ldc + j)
-                        tile_rows(min(MR, m - i), ap, bp, cp, a_offs, offs, ntaps, kn, sa_c,
-                                  sa_i, ldb, ldc, cols, beta)
+                        rows = min(MR, m - i)
+                        if rows == MR and cols <= lanes:
+                            tail1(ap, bp, cp, a_offs, offs, ntaps, kn, sa_c, sa_i, ldb, ldc,
+                                  cols, beta)
+                        elif rows == MR and cols <= 2 * lanes:
+                            tail2(ap, bp, cp, a_offs, offs, ntaps, kn, sa_c, sa_i, ldb, ldc,
+                                  cols, beta)
+                        else:
+                            tile_rows(rows, ap, bp, cp, a_offs, offs, ntaps, kn, sa_c, sa_i,
+                                      ldb, ldc, cols, beta)
 
     def run(table: np.ndarray, chunks: np.ndarray, starts: np.ndarray, b: int, ldb: int,
             accumulate: bool, m_block: int) -> None:  # pragma: no cover - compiled
