@@ -11,8 +11,8 @@ at 40-70, against ~97 for large products, because it packs every operand column 
 handful of multiply-adds.  This module computes the whole sum in
 one pass, with the classic register tile of GEMM micro-kernels written directly in LLVM IR
 (numba's ``intrinsic`` with llvmlite): ``MR = 4`` rows by ``NV = 6`` vectors of columns (4 or
-5 where that fits short columns better) stay in up to 24 vector registers for all taps and
-channels; each step loads ``NV`` vectors of one
+5 where that fits short columns better, 1 or 2 for a last tile) stay in up to 24 vector
+registers for all taps and channels; each step loads ``NV`` vectors of one
 shifted input row (no packing: the shifted rows are read where they are) and broadcasts
 ``MR`` weights, for ``MR * NV`` fused multiply-adds.  Measured on one core of this machine's
 AVX-512 CPU: 81-110 GFLOP/s on the benchmark suite's sums, about its peak, where OpenBLAS gets
@@ -29,8 +29,9 @@ Loops go over channel blocks (L2-sized), blocks of rows, column tiles and row ti
 60-200 µs on a virtual machine; never from inside a pool thread) take disjoint column ranges,
 or row ranges when the columns are few, and :func:`gemm_many` spreads several problems' pieces
 over them by cost.  :func:`gemm_segments` writes short column runs (a convolution's output
-rows) each where it belongs in the output.  Sums run in a fixed order (channel, then tap), one
-rounding per multiply-add.
+rows) each where it belongs in the output; :func:`matmul` is a plain product of a weight's
+view, for the products BLAS would otherwise run on its own (afterwards spinning) threads.
+Sums run in a fixed order (channel, then tap), one rounding per multiply-add.
 Used only when numba is installed and ``UPCONV_TILES`` is not ``"0"`` (:func:`available`).
 """
 
