@@ -1247,8 +1247,11 @@ def conv_transpose_forward(
 # thread) 0.91 -> 1.10 and of 16 (256 -> 128, k4 s2) 8.8 -> 9.4: with short rows the loops
 # cost more than the ring's long contiguous adds.  (Again after its float64 zero was fixed,
 # forced for the suite's 2-d layers that take GEMM + col2im: 0.95-0.99x, 64 -> 3 at batch
-# 1 1.20x, in one A/B.)
-COL2IM_MIN_ROW = 128
+# 1 1.20x, in one A/B.)  Session 12, with the product through the tiles at batch 1 (and the
+# ring's adds then in the calling thread, the compiled col2im on numba's threads), rows of 8
+# and up, in-process A/B: 512 -> 256 (8x8) at batch 8 0.96x, 64 -> 3 at batch 1 0.67x, the
+# others that take GEMM + col2im 0.99-1.02x.
+COL2IM_MIN_ROW = 8
 
 
 def _col2im_compiled(x: np.ndarray, wt: np.ndarray, bias: np.ndarray | None, y: np.ndarray,
