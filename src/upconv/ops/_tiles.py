@@ -261,7 +261,7 @@ def gemm_many(problems: Sequence[tuple[Weights, np.ndarray, np.ndarray]], x: np.
 def _vectors(lanes: int, columns: tuple[int, ...]) -> int:
     # Vectors per column tile for problems of these column counts: the cheapest by
     # _tile_cost, on a tie the widest.  72 columns (a batch-1 8x8 layer's phase): 5 vectors,
-    # 80 lanes, not 96; 196 (14 x 14): 2 x 6 + a tail of 1, not 3 x 5 (0.61 -> 0.57 ms on
+    # 80 lanes, not 96; 196 (14 x 14): 2 x 6 + a tail of 1, not 3 x 5 (0.61 -> 0.54 ms on
     # a 1024 x 256 weight); 1000: 6 (144 GFLOP/s against 134 with 4 x 4 + 1 x 3, though
     # that computes fewer lanes).
     return min(range(NV, MIN_NV - 1, -1), key=lambda nv: sum(_tile_cost(c, lanes, nv)
