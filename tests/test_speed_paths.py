@@ -185,6 +185,8 @@ def conv_cases(draw):
                 sample_columns=draw(st.sampled_from([1, gemm.MIN_SAMPLE_COLUMNS])),
                 # 0: grouped layers through the GEMM paths too, not the tiny-group one
                 tiny_group=draw(st.sampled_from([0, gemm._TINY_GROUP])),
+                # 0: every grouped layer through the tiles, one problem per group
+                group_tiles_macs=draw(st.sampled_from([0, gemm.GROUP_TILES_MACS])),
                 tiles=draw(st.booleans()), seed=draw(st.integers(0, 2**32 - 1)))
 
 
@@ -196,7 +198,7 @@ def test_conv_kernel_matches_torch(case):
     before = [p for p, _ in case["pairs"]]
     with settings(DIRECT_MIN_ROW=case["direct_row"], DIRECT_MAX_CHANNELS=1 << 30,
                   MIN_SAMPLE_COLUMNS=case["sample_columns"],
-                  _TINY_GROUP=case["tiny_group"]):
+                  _TINY_GROUP=case["tiny_group"], GROUP_TILES_MACS=case["group_tiles_macs"]):
         with block_budget(case["budget"]), tiles(case["tiles"]):
             y = gemm.conv_forward(x, w, b, case["stride"], before, case["dilation"],
                                   case["groups"], yt.shape[2:])

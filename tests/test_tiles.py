@@ -605,3 +605,28 @@ def test_passes_after_the_tiles_product_stay_on_numbas_threads(monkeypatch, shap
     else:
         assert len(passes) == 1
     assert split == [12]  # (only the gather of the input rows went through the pool split)
+
+
+def test_grouped_convolution_takes_the_tiles_one_problem_per_group(monkeypatch):
+    # A grouped convolution with enough multiply-adds per group goes through one gemm_many
+    # call with a problem per group (BLAS's threads spin after each call), against PyTorch;
+    # with few, BLAS as before.
+    calls = []
+    real = tl.gemm_many
+    monkeypatch.setattr(tl, "gemm_many", lambda problems, *a, **k: (
+        calls.append(len(problems)), real(problems, *a, **k))[1])
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 24, 15, 15)).astype(np.float32)
+    w = (0.1 * rng.standard_normal((36, 8, 3, 3))).astype(np.float32)
+    b = rng.standard_normal(36).astype(np.float32)
+    with tiles(True):
+        monkeypatch.setattr(gemm, "GROUP_TILES_MACS", 1)
+        y = upconv.conv(x, w, b, stride=2, padding=1, groups=3)
+        assert calls and set(calls) == {3}
+        calls.clear()
+        monkeypatch.setattr(gemm, "GROUP_TILES_MACS", 1 << 40)
+        y2 = upconv.conv(x, w, b, stride=2, padding=1, groups=3)
+        assert not calls
+    want = F.conv2d(t(x), t(w), t(b), 2, 1, 1, 3).numpy()
+    assert_close(y, want, np.float32)
+    assert_close(y2, want, np.float32)
