@@ -290,9 +290,10 @@ def _product(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 def _numba_parts(groups: int, dtype: Any, parts: int) -> int:
-    # Shares of numba's threads for a pass that follows _product's tiles (whose numba threads
-    # then still spin: upconv's pool threads waited behind them), 0 where _product uses BLAS
-    # and the pass goes as before.  Also how _product decides.
+    # Shares of numba's threads for a pass that follows a product through the tiles (whose
+    # numba threads then still spin: upconv's pool threads waited behind them), 0 where the
+    # product used BLAS (groups, upconv's own threads, no tiles) and the pass goes as before.
+    # Also how _product decides.
     if groups != 1 or _serial() or not _tiles.available(dtype):
         return 0
     return max(1, min(get_num_threads(), parts))
@@ -1441,8 +1442,8 @@ def conv_transpose_phases(
                           out=gemm[:, :, :length])
         r = r.reshape(c_out, phases, r1 - r0, n, *plan.grid[1:])
 
-        if tiles and not _serial():  # numba's threads (a hand-off of microseconds)
-            parts = min(get_num_threads(), c_out, max(1, r.size // MIN_PUT_ELEMENTS))
+        parts = _numba_parts(groups, x.dtype, min(c_out, r.size // MIN_PUT_ELEMENTS))
+        if parts:  # with the tiles, numba's threads (a hand-off of microseconds)
             _interleave_all(y, r, plan, r0, slice(0, c_out), bias, parts)
             continue
 

@@ -837,8 +837,8 @@ def col2im_rows(y: np.ndarray, z: np.ndarray, bias: np.ndarray, c0: int, amap: n
 
 
 def _flat(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    # a view (no negative strides, unit last stride) as one flat buffer from its first
-    # element to its last, and its element strides
+    # a view (no negative strides) as one flat buffer from its first element to its last,
+    # and its element strides
     size = a.itemsize
     span = 1 + sum((e - 1) * st for e, st in zip(a.shape, a.strides, strict=True)) // size
     return (np.lib.stride_tricks.as_strided(a, shape=(max(span, 1),), strides=(size,)),

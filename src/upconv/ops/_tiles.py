@@ -161,12 +161,8 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     m, k = a.shape
     if b.shape[0] != k or out.shape != (m, b.shape[1]) or min(a.strides) < 0:
         raise ValueError(f"_tiles.matmul: shapes {a.shape} @ {b.shape} -> {out.shape}")
-    size = a.itemsize
-    # a as one flat buffer from its first element to its last (a view: nothing copied)
-    span = 1 + ((m - 1) * a.strides[0] + (k - 1) * a.strides[1]) // size if a.size else 1
-    data = np.lib.stride_tricks.as_strided(a, shape=(span,), strides=(size,))
-    gemm(weights(data, [0], a.strides[1] // size, a.strides[0] // size, k, m), b,
-         np.zeros(1, np.int64), out)
+    data, (i_stride, c_stride) = _numba._flat(a)  # (a view: nothing copied)
+    gemm(weights(data, [0], int(c_stride), int(i_stride), k, m), b, np.zeros(1, np.int64), out)
     return out
 
 
